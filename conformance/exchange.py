@@ -1,0 +1,69 @@
+"""The captured exchange: everything the rules may look at, and nothing live.
+
+Live runs and recordings both end up here, so one set of rules judges both. Arrival times
+are stamped by the capturing side as bytes arrive; the rules only read them afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Exchange", "Timing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """When the answer arrived, in seconds since the request was sent.
+
+    ``arrivals`` pairs a raw-body offset with the time the bytes from that offset on arrived,
+    in order, one pair per network read.
+    """
+
+    arrivals: tuple[tuple[int, float], ...]
+    headers_at: float | None = None
+
+    def time_at(self, offset: int) -> float | None:
+        """Arrival time of the byte at ``offset`` (the read that delivered it)."""
+        found = None
+        lo, hi = 0, len(self.arrivals)
+        while lo < hi:  # last pair whose offset <= offset
+            mid = (lo + hi) // 2
+            if self.arrivals[mid][0] <= offset:
+                found = self.arrivals[mid][1]
+                lo = mid + 1
+            else:
+                hi = mid
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and the answer to it, as captured.
+
+    ``status``/``headers`` are None for a bare body (a curl capture): the body is then taken
+    to be a 2xx event stream, and rules that need the headers are not applicable.
+    ``problem`` holds a transport failure (refused, reset, timed out, over a limit) that cut
+    the capture short; it is judged like everything else.
+    """
+
+    body: bytes
+    request: dict[str, Any] | None = None
+    status: int | None = None
+    headers: dict[str, str] | None = None  # names lower-cased
+    profile: str | None = None
+    scenario: str | None = None
+    timing: Timing | None = None
+    problem: str | None = None
+    source: str = "<memory>"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_stream(self) -> bool:
+        """Sections 3-11 apply to 2xx answers (a bare body counts as one)."""
+        return self.status is None or 200 <= self.status < 300
+
+    def header(self, name: str) -> str | None:
+        if self.headers is None:
+            return None
+        return self.headers.get(name.lower())

@@ -1,0 +1,85 @@
+"""What rules say and what the judge concludes.
+
+A rule yields bare ``Violation``s (a message and a location). The judge stamps them with the
+rule's metadata into ``Finding``s, and gives every rule an explicit ``RuleResult``: pass, fail,
+warn (a warning-level rule that failed) or not applicable, with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .sse import Event
+
+__all__ = ["ERROR", "FAIL", "NA", "PASS", "WARN", "WARNING", "Finding", "RuleResult", "Verdict", "Violation"]
+
+ERROR, WARNING = "error", "warning"
+PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n/a"
+
+
+class Violation(NamedTuple):
+    """What a rule yields: the message, and where (an event, or a raw byte offset)."""
+
+    message: str
+    event: Event | None = None
+    offset: int | None = None
+    path: str | None = None  # JSON path inside the event's payload, e.g. $.choices[0].delta.role
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    event: int | None = None  # the event's index
+    offset: int | None = None  # raw-body byte offset
+    end: int | None = None  # end of the offending bytes, for excerpts
+    path: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "event": self.event,
+            "offset": self.offset,
+            "path": self.path,
+        }
+
+
+@dataclass(slots=True)
+class RuleResult:
+    rule: str
+    severity: str
+    status: str  # pass | fail | warn | n/a
+    findings: list[Finding] = field(default_factory=list)
+    total: int = 0  # findings before the cap
+    reason: str | None = None  # why not applicable
+
+
+@dataclass(slots=True)
+class Verdict:
+    """Everything the judge concluded about one exchange."""
+
+    source: str
+    profile: str
+    results: list[RuleResult]
+
+    @property
+    def ok(self) -> bool:
+        """Conforms: no error-level rule failed (warnings do not count)."""
+        return not any(r.status == FAIL for r in self.results)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    def result(self, rule: str) -> RuleResult | None:
+        for r in self.results:
+            if r.rule == rule:
+                return r
+        return None
+
+    def statuses(self) -> dict[str, str]:
+        return {r.rule: r.status for r in self.results}

@@ -1,0 +1,98 @@
+"""Runs the applicable rules over one captured exchange and returns the verdict.
+
+The judge is where rules meet their metadata: it picks the rules for the profile and the
+user's selection, decides applicability (scope, then the rule's own ``applies``), stamps
+each bare violation into a Finding, caps runaway findings, and turns a crash inside a rule
+into a finding too, so that hostile input never ends a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .errors import UsageError
+from .exchange import Exchange
+from .findings import ERROR, FAIL, NA, PASS, WARN, Finding, RuleResult, Verdict, Violation
+from .profiles import Profile, get_profile
+from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
+from .stream import Stream, decode
+
+__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules"]
+
+# Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
+# chunk needs the first few examples and a count, not 10,000 lines.
+MAX_FINDINGS = 20
+
+
+def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
+    """An exact id, or a group: ``tools`` and ``tools.`` select every tools.* rule."""
+    return any(rule_id == p or rule_id.startswith(p.rstrip(".") + ".") for p in patterns)
+
+
+def select_rules(select: Sequence[str] | None = None, ignore: Sequence[str] | None = None) -> list[Rule]:
+    """The catalogue filtered by ``--select``/``--ignore``; unknown ids are a usage error."""
+    rules = all_rules()
+    known = {r.id for r in rules} | {r.group for r in rules}
+    for pattern in [*(select or ()), *(ignore or ())]:
+        if pattern.rstrip(".") not in known:
+            raise UsageError(f"unknown rule id {pattern!r} (see `sse-conformance rules`)")
+    if select:
+        rules = [r for r in rules if _matches(r.id, select)]
+    if ignore:
+        rules = [r for r in rules if not _matches(r.id, ignore)]
+    return rules
+
+
+def _finding(rule: Rule, v: Violation) -> Finding:
+    ev = v.event
+    if ev is not None:
+        return Finding(rule.id, rule.severity, v.message, ev.index, ev.offset, ev.end, v.path)
+    return Finding(rule.id, rule.severity, v.message, None, v.offset, None, v.path)
+
+
+def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
+    if rule.scope == STREAM and not exchange.is_stream:
+        return f"status {exchange.status}: a non-2xx answer is judged by sections 1-2 alone"
+    if rule.scope == PRESTREAM and exchange.is_stream:
+        return "the answer is a 2xx stream, not a pre-stream error"
+    assert rule.scope in (STREAM, PRESTREAM, ANY)
+    return None
+
+
+def run_rule(rule: Rule, stream: Stream) -> RuleResult:
+    reason = _scope_reason(rule, stream.exchange)
+    try:
+        if reason is None and rule.applies is not None:
+            reason = rule.applies(stream)
+        if reason is not None:
+            return RuleResult(rule.id, rule.severity, NA, reason=reason)
+        findings: list[Finding] = []
+        total = 0
+        for violation in rule.check(stream):
+            total += 1
+            if total <= MAX_FINDINGS:
+                findings.append(_finding(rule, violation))
+    except Exception as exc:  # a rule must never end the run: hostile input becomes a finding
+        message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
+        return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
+    if not findings:
+        return RuleResult(rule.id, rule.severity, PASS)
+    status = FAIL if rule.severity == ERROR else WARN
+    return RuleResult(rule.id, rule.severity, status, findings, total)
+
+
+def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
+    rules = all_rules() if rules is None else rules
+    name = stream.profile.name
+    results = [run_rule(r, stream) for r in rules if name in r.profiles]
+    return Verdict(stream.exchange.source, name, results)
+
+
+def judge(
+    exchange: Exchange,
+    profile: str | Profile | None = None,
+    rules: Sequence[Rule] | None = None,
+) -> Verdict:
+    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa)."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile or exchange.profile)
+    return judge_stream(decode(exchange, prof), rules)

@@ -1,0 +1,129 @@
+"""Recordings on disk: ``NAME.sse`` (the raw body) plus an optional ``NAME.json`` sidecar.
+
+The body file is the bytes exactly as received, so a plain ``curl -N ... > x.sse`` is a
+recording. The sidecar (every key optional) carries what the body cannot: the request, the
+status and headers, the profile, the provoked scenario, arrival times. See ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import RecordingError
+from .exchange import Exchange, Timing
+
+__all__ = ["MAX_BODY", "iter_recordings", "load", "save", "sidecar_path"]
+
+# A recording larger than this is judged on its first MAX_BODY bytes, with a finding: the
+# suite must stay bounded even on a runaway capture.
+MAX_BODY = 256 * 1024 * 1024
+
+SUFFIX = ".sse"
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def iter_recordings(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
+    """Every ``.sse`` file named or found (recursively, sorted) under the given paths."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*" + SUFFIX) if p.is_file())
+        elif path.is_file():
+            yield path
+        else:
+            raise RecordingError(f"{path}: no such file or directory")
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    side = sidecar_path(path)
+    if not side.exists():
+        return {}
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RecordingError(f"{side}: unreadable sidecar: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise RecordingError(f"{side}: the sidecar must be a JSON object")
+    return meta
+
+
+def _timing(meta: dict[str, Any], side: Path) -> Timing | None:
+    raw = meta.get("timing")
+    if raw is None:
+        return None
+    try:
+        arrivals = tuple((int(o), float(t)) for o, t in raw)
+        headers_at = meta.get("headers_at")
+        return Timing(arrivals, float(headers_at) if headers_at is not None else None)
+    except (TypeError, ValueError) as exc:
+        raise RecordingError(f"{side}: 'timing' must be a list of [offset, seconds]") from exc
+
+
+def load(path: str | os.PathLike[str]) -> Exchange:
+    """Read one recording. Raises RecordingError when it cannot be read at all."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            body = fh.read(MAX_BODY + 1)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    problem = None
+    if len(body) > MAX_BODY:
+        body = body[:MAX_BODY]
+        problem = f"the recording is larger than the {MAX_BODY:,}-byte limit; only its start was judged"
+    meta = _read_sidecar(path)
+    side = sidecar_path(path)
+    headers = meta.get("headers")
+    if headers is not None:
+        if not isinstance(headers, dict):
+            raise RecordingError(f"{side}: 'headers' must be an object")
+        headers = {str(k).lower(): str(v) for k, v in headers.items()}
+    status = meta.get("status")
+    if status is not None and not isinstance(status, int):
+        raise RecordingError(f"{side}: 'status' must be an integer")
+    request = meta.get("request")
+    if request is not None and not isinstance(request, dict):
+        raise RecordingError(f"{side}: 'request' must be an object")
+    known = {"request", "status", "headers", "profile", "scenario", "timing", "headers_at"}
+    return Exchange(
+        body=body,
+        request=request,
+        status=status,
+        headers=headers,
+        profile=meta.get("profile"),
+        scenario=meta.get("scenario"),
+        timing=_timing(meta, side),
+        problem=problem,
+        source=str(path),
+        extra={k: v for k, v in meta.items() if k not in known},
+    )
+
+
+def save(exchange: Exchange, path: str | os.PathLike[str]) -> Path:
+    """Write ``exchange`` as a recording; returns the body path. Redaction is the caller's job
+    and has happened before this point (see live capture)."""
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_suffix(SUFFIX)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(exchange.body)
+    meta: dict[str, Any] = {}
+    for key in ("request", "status", "headers", "profile", "scenario"):
+        value = getattr(exchange, key)
+        if value is not None:
+            meta[key] = value
+    if exchange.timing is not None:
+        meta["timing"] = [list(p) for p in exchange.timing.arrivals]
+        if exchange.timing.headers_at is not None:
+            meta["headers_at"] = exchange.timing.headers_at
+    meta.update(exchange.extra)
+    if meta:
+        sidecar_path(path).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

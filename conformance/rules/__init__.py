@@ -1,0 +1,113 @@
+"""The rule catalogue: one registered pure function per spec rule id.
+
+A rule is ``check(stream) -> Iterable[Violation]``. Its registration carries what the judge
+needs to stamp and filter: severity, spec section, the profiles it applies to, what it
+applies to (streams, pre-stream errors, or both), and an ``applies`` function that returns
+the reason a rule cannot be judged (it needs the request, a live run...), or None.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..findings import ERROR, WARNING, Violation
+
+if TYPE_CHECKING:
+    from ..stream import Stream
+
+__all__ = ["REGISTRY", "Rule", "all_rules", "get_rule", "rule"]
+
+Check = Callable[["Stream"], Iterable[Violation]]
+Applies = Callable[["Stream"], "str | None"]
+
+STREAM, PRESTREAM, ANY = "stream", "pre-stream", "any"
+
+SECTIONS = {
+    "1": "Request",
+    "2": "Pre-stream errors",
+    "3": "Framing",
+    "4": "Chunks",
+    "5": "Usage",
+    "6": "Mid-stream errors",
+    "7": "Tool calls",
+    "8": "Reasoning",
+    "9": "Structured outputs",
+    "10": "Delivery",
+    "11": "Client compatibility",
+    "suite": "The suite's own limits",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: str
+    section: str  # spec section number, or "suite"
+    title: str  # one line: what must hold
+    why: str  # why it matters, which clients break
+    check: Check
+    applies: Applies | None = None
+    scope: str = STREAM
+    profiles: frozenset[str] = frozenset({"sansa", "openai"})
+    live: bool = False  # judged only from what a live run records (timings, provoked cause)
+
+    @property
+    def group(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def source(self) -> str:
+        if self.section == "suite":
+            return "DEVELOPERS.md: bad input is a finding"
+        return f"streaming.md section {self.section} ({SECTIONS[self.section]})"
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def rule(
+    id: str,
+    *,
+    section: str,
+    title: str,
+    why: str,
+    severity: str = ERROR,
+    applies: Applies | None = None,
+    scope: str = STREAM,
+    profiles: Iterable[str] = ("sansa", "openai"),
+    live: bool = False,
+) -> Callable[[Check], Check]:
+    """Register ``check`` under ``id``; a duplicate id is a programming error."""
+    if severity not in (ERROR, WARNING):
+        raise ValueError(f"{id}: severity must be error or warning")
+
+    def register(check: Check) -> Check:
+        if id in REGISTRY:
+            raise ValueError(f"duplicate rule id {id!r}")
+        REGISTRY[id] = Rule(id, severity, section, title, why, check, applies, scope, frozenset(profiles), live)
+        return check
+
+    return register
+
+
+_MODULES = ("request", "framing", "chunks", "usage", "error_events", "tools", "reasoning", "structured", "delivery", "compat", "capture")
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in spec order (section, then registration order)."""
+    for name in _MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+
+    def order(r: Rule) -> tuple[int, int]:
+        sec = 99 if r.section == "suite" else int(r.section)
+        return (sec, list(REGISTRY).index(r.id))
+
+    return sorted(REGISTRY.values(), key=order)
+
+
+def get_rule(rule_id: str) -> Rule:
+    all_rules()
+    return REGISTRY[rule_id]

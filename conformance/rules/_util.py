@@ -1,0 +1,44 @@
+"""Small helpers the rule modules share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..stream import Stream
+
+
+def is_int(value: Any) -> bool:
+    """An integer as JSON Schema counts it: 1 and 1.0 are, 1.5 and True are not."""
+    if type(value) is int:
+        return True
+    return type(value) is float and value.is_integer()
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A value as the finding text shows it: repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def needs_request(stream: Stream) -> str | None:
+    return None if stream.exchange.request is not None else "needs the request (no sidecar with 'request')"
+
+
+def request_tools(stream: Stream) -> dict[str, dict[str, Any]]:
+    """Declared tool name -> its function object."""
+    out: dict[str, dict[str, Any]] = {}
+    tools = (stream.exchange.request or {}).get("tools")
+    if isinstance(tools, list):
+        for tool in tools:
+            fn = tool.get("function") if isinstance(tool, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                out[fn["name"]] = fn
+    return out
+
+
+def has_tool_calls(stream: Stream) -> bool:
+    return any(isinstance(v.delta.get("tool_calls"), list) and v.delta["tool_calls"] for visits in stream.choices.values() for v in visits)
+
+
+def no_tool_calls(stream: Stream) -> str | None:
+    return None if has_tool_calls(stream) else "the stream has no tool calls"

@@ -1,0 +1,290 @@
+"""Events -> classified items -> per-choice traces -> what a client ends up with.
+
+``decode`` makes the one pass over the events that every rule shares: each payload is
+decoded once and classified (chunk, error event, annotation, ``[DONE]``, bad payload), and
+each choice of each chunk is filed under its choice index. Rules then read these lists
+instead of re-parsing the stream. ``assemble`` rebuilds, per choice, the message a client
+would hold at the end: content, reasoning, tool calls merged by index, finish reason, usage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import orjson
+
+from .exchange import Exchange
+from .profiles import Profile
+from .sse import Event, SSEParser, parse
+
+__all__ = [
+    "AssembledChoice",
+    "Item",
+    "Stream",
+    "ToolCall",
+    "Visit",
+    "assemble",
+    "decode",
+]
+
+DONE = "[DONE]"
+
+CHUNK, ERROR, ANNOTATION, BAD = "chunk", "error", "annotation", "bad"
+
+
+class Item(NamedTuple):
+    """One dispatched event before ``[DONE]``, decoded and classified."""
+
+    event: Event
+    kind: str  # chunk | error | annotation | bad
+    obj: Any  # the decoded JSON (any type for `bad`), None when it did not parse
+    problem: str | None  # for `bad`: why it is not one JSON object
+
+
+class Visit(NamedTuple):
+    """One appearance of a choice in a chunk."""
+
+    item: Item
+    pos: int  # position of the choice in the chunk's `choices`
+    choice: dict[str, Any]
+    delta: dict[str, Any]  # {} when absent or not an object
+
+
+def choice_index(choice: dict[str, Any], pos: int) -> int:
+    """The choice's `index`, or its position where the index is missing or not an integer
+    (chunk.schema reports that; the other rules still get a sensible grouping)."""
+    idx = choice.get("index")
+    if type(idx) is int:
+        return idx
+    if isinstance(idx, float) and idx.is_integer():
+        return int(idx)
+    return pos
+
+
+@dataclass
+class Stream:
+    """An exchange's body, decoded once for every rule."""
+
+    exchange: Exchange
+    profile: Profile
+    parser: SSEParser
+    items: list[Item]  # events before the first [DONE], [DONE] excluded
+    chunks: list[Item]
+    errors: list[Item]
+    done: Event | None
+    after_done: list[Event]
+    choices: dict[int, list[Visit]]  # choice index -> visits in stream order
+    body_text_ok: bool = True
+
+    @property
+    def events(self) -> list[Event]:
+        return self.parser.events
+
+    def time_of(self, event: Event) -> float | None:
+        """When the event was complete: the arrival of its dispatching blank line."""
+        if event.time is not None:
+            return event.time
+        timing = self.exchange.timing
+        return timing.time_at(event.end) if timing is not None else None
+
+    @cached_property
+    def error_finishes(self) -> dict[int, Item]:
+        """Choice index -> the error event that finished it (section 6).
+
+        An error entry ``choices[k]`` without an index stands for choice k; an error event
+        without choices (or under a profile that ignores them) finishes every open choice.
+        """
+        out: dict[int, Item] = {}
+        finished = {i for i, visits in self.choices.items() if any(v.choice.get("finish_reason") for v in visits)}
+        for item in self.errors:
+            entries = item.obj.get("choices") if not self.profile.error_may_end_stream else None
+            if isinstance(entries, list) and entries:
+                for pos, entry in enumerate(entries):
+                    if isinstance(entry, dict) and entry.get("finish_reason") is not None:
+                        out.setdefault(choice_index(entry, pos), item)
+            else:
+                for idx in set(self.choices) | {0}:
+                    if idx not in finished:
+                        out.setdefault(idx, item)
+        return out
+
+    @cached_property
+    def message(self) -> dict[int, AssembledChoice]:
+        return assemble(self)
+
+
+def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None) -> Stream:
+    """Parse (unless a live capture already did) and classify every event."""
+    if parser is None:
+        parser = parse(exchange.body)
+    loads = orjson.loads
+    items: list[Item] = []
+    chunks: list[Item] = []
+    errors: list[Item] = []
+    choices: dict[int, list[Visit]] = {}
+    done: Event | None = None
+    after: list[Event] = []
+    annotations = profile.annotations
+    for ev in parser.events:
+        if done is not None:
+            after.append(ev)
+            continue
+        data = ev.data
+        if data == DONE:
+            done = ev
+            continue
+        try:
+            obj = loads(data)
+        except orjson.JSONDecodeError as exc:
+            items.append(Item(ev, BAD, None, f"not JSON ({exc})"))
+            continue
+        if type(obj) is not dict:
+            items.append(Item(ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
+            continue
+        if obj.get("error") is not None:
+            item = Item(ev, ERROR, obj, None)
+            errors.append(item)
+            items.append(item)
+            continue
+        chs = obj.get("choices")
+        if (
+            annotations
+            and chs == []
+            and obj.get("usage") is None
+            and obj.get("object") != "chat.completion.chunk"
+        ):
+            items.append(Item(ev, ANNOTATION, obj, None))
+            continue
+        item = Item(ev, CHUNK, obj, None)
+        items.append(item)
+        chunks.append(item)
+        if type(chs) is list:
+            for pos, ch in enumerate(chs):
+                if type(ch) is not dict:
+                    continue
+                delta = ch.get("delta")
+                visit = Visit(item, pos, ch, delta if type(delta) is dict else {})
+                idx = choice_index(ch, pos)
+                if idx in choices:
+                    choices[idx].append(visit)
+                else:
+                    choices[idx] = [visit]
+    return Stream(exchange, profile, parser, items, chunks, errors, done, after, choices)
+
+
+# ---------------------------------------------------------------------------------------
+# The assembler
+
+
+@dataclass
+class ToolCall:
+    index: int | None
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    fragments: list[Visit] = field(default_factory=list)
+
+
+@dataclass
+class AssembledChoice:
+    """What a client ends up with for one choice."""
+
+    index: int
+    role: str | None = None
+    content: str = ""
+    refusal: str = ""
+    reasoning: str = ""  # text from reasoning_details (text/summary) or the flat string fields
+    reasoning_details: list[dict[str, Any]] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "role": self.role,
+            "content": self.content,
+            "refusal": self.refusal or None,
+            "reasoning": self.reasoning or None,
+            "tool_calls": [
+                {"index": t.index, "id": t.id, "type": t.type, "name": t.name, "arguments": t.arguments}
+                for t in self.tool_calls
+            ],
+            "finish_reason": self.finish_reason,
+            "usage": self.usage,
+        }
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def reasoning_text(delta: dict[str, Any]) -> str:
+    """The reasoning a delta carries, in any of the fields servers use (section 8)."""
+    out = _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))
+    details = delta.get("reasoning_details")
+    if isinstance(details, list):
+        for d in details:
+            if isinstance(d, dict):
+                out += _text(d.get("text")) or _text(d.get("summary"))
+    return out
+
+
+def has_reasoning(delta: dict[str, Any]) -> bool:
+    details = delta.get("reasoning_details")
+    return bool(
+        (isinstance(details, list) and details)
+        or _text(delta.get("reasoning_content"))
+        or _text(delta.get("reasoning"))
+    )
+
+
+def assemble(stream: Stream) -> dict[int, AssembledChoice]:
+    """Rebuild each choice the way clients do: strings concatenate, tool calls merge by index."""
+    usage = None
+    for item in stream.chunks:
+        u = item.obj.get("usage")
+        if isinstance(u, dict):
+            usage = u
+    out: dict[int, AssembledChoice] = {}
+    for idx, visits in stream.choices.items():
+        msg = AssembledChoice(idx, usage=usage)
+        calls: dict[Any, ToolCall] = {}
+        for visit in visits:
+            d = visit.delta
+            if msg.role is None and isinstance(d.get("role"), str):
+                msg.role = d["role"]
+            msg.content += _text(d.get("content"))
+            msg.refusal += _text(d.get("refusal"))
+            msg.reasoning += reasoning_text(d)
+            details = d.get("reasoning_details")
+            if isinstance(details, list):
+                msg.reasoning_details.extend(x for x in details if isinstance(x, dict))
+            tcs = d.get("tool_calls")
+            if isinstance(tcs, list):
+                for entry in tcs:
+                    if not isinstance(entry, dict):
+                        continue
+                    key = entry.get("index")
+                    if not isinstance(key, int):
+                        key = ("no-index", id(entry))  # belongs to no call (section 7)
+                    call = calls.get(key)
+                    if call is None:
+                        call = calls[key] = ToolCall(key if isinstance(key, int) else None)
+                    call.fragments.append(visit)
+                    fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
+                    call.id = call.id or _text(entry.get("id")) or None
+                    call.type = call.type or _text(entry.get("type")) or None
+                    call.name = call.name or _text(fn.get("name")) or None
+                    call.arguments += _text(fn.get("arguments"))
+            fr = visit.choice.get("finish_reason")
+            if fr is not None and msg.finish_reason is None:
+                msg.finish_reason = fr
+        if msg.finish_reason is None and idx in stream.error_finishes:
+            msg.finish_reason = "error"
+        msg.tool_calls = list(calls.values())
+        out[idx] = msg
+    return out
