@@ -1,0 +1,210 @@
+"""The command line: ``sse-conformance validate`` and ``sse-conformance rules``.
+
+Exit codes: 0 every stream conforms, 1 an error-level rule failed, 2 a usage error or a path
+that could not be read (the other files are still judged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from . import __version__
+from .errors import ConformanceError, RecordingError, UsageError
+from .findings import FAIL, NA, WARN, Finding, Verdict
+from .judge import judge, select_rules
+from .profiles import PROFILES, get_profile
+from .recordings import iter_recordings, load
+from .rules import SECTIONS, Rule, all_rules
+
+EXCERPT = 160  # bytes of the offending event shown under a finding
+
+
+def excerpt(body: bytes, finding: Finding) -> str | None:
+    """The offending bytes, escaped so that control characters and bad UTF-8 stay visible."""
+    if finding.offset is None:
+        return None
+    end = finding.end if finding.end is not None and finding.end > finding.offset else finding.offset + EXCERPT
+    raw = body[finding.offset : min(end, finding.offset + EXCERPT)]
+    more = "..." if end - finding.offset > EXCERPT else ""
+    return repr(raw)[2:-1] + more
+
+
+def location(finding: Finding) -> str:
+    parts = []
+    if finding.event is not None:
+        parts.append(f"event #{finding.event}")
+    if finding.offset is not None:
+        parts.append(f"byte {finding.offset}")
+    if finding.path:
+        parts.append(finding.path)
+    return ", ".join(parts) or "whole exchange"
+
+
+def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> None:
+    failed = [r for r in verdict.results if r.status == FAIL]
+    warned = [r for r in verdict.results if r.status == WARN]
+    state = "ok" if verdict.ok else "FAIL"
+    counts = f"{len(failed)} error rule(s), {len(warned)} warning rule(s)" if failed or warned else "conforms"
+    out.write(f"{path}: {state} [{verdict.profile}] {counts}\n")
+    for result in failed + warned:
+        for f in result.findings:
+            out.write(f"  {f.severity:<7} {f.rule}  ({location(f)})\n")
+            for line in f.message.splitlines():
+                out.write(f"          {line}\n")
+            text = excerpt(body, f)
+            if text:
+                out.write(f"          | {text}\n")
+        if result.total > len(result.findings):
+            out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.profile is not None:
+        get_profile(args.profile)
+    rules = select_rules(args.select, args.ignore)
+    code = 0
+    report: list[dict[str, Any]] = []
+    judged = conforming = 0
+    paths: list[Any] = []
+    for raw in args.paths:
+        try:
+            paths.extend(iter_recordings([raw]))
+        except RecordingError as exc:
+            err.write(f"sse-conformance: {exc}\n")
+            code = 2
+    for path in paths:
+        try:
+            exchange = load(path)
+        except RecordingError as exc:
+            err.write(f"sse-conformance: {exc}\n")
+            code = 2
+            continue
+        verdict = judge(exchange, args.profile, rules)
+        judged += 1
+        conforming += verdict.ok
+        if not verdict.ok and code == 0:
+            code = 1
+        if args.format == "json":
+            report.append(
+                {
+                    "path": str(path),
+                    "ok": verdict.ok,
+                    "profile": verdict.profile,
+                    "findings": [f.to_json() for f in verdict.findings],
+                    "rules": verdict.statuses(),
+                }
+            )
+        else:
+            _print_verdict(str(path), exchange.body, verdict, out)
+    if args.format == "json":
+        json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
+    return code
+
+
+def rule_json(r: Rule) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "severity": r.severity,
+        "section": r.section,
+        "source": r.source,
+        "profiles": sorted(r.profiles),
+        "title": r.title,
+        "why": r.why,
+        "live_only": r.live,
+        "function": f"{r.check.__module__}.{r.check.__name__}",
+    }
+
+
+def rules_markdown(rules: Sequence[Rule]) -> str:
+    """The README's rule table, generated from the catalogue."""
+    lines = ["| rule | severity | section | what must hold |", "|---|---|---|---|"]
+    for r in rules:
+        section = r.section if r.section == "suite" else f"{r.section}. {SECTIONS[r.section]}"
+        lines.append(f"| `{r.id}` | {r.severity} | {section} | {r.title} |")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    rules = select_rules(args.ids) if args.ids else all_rules()
+    if args.format == "json":
+        json.dump([rule_json(r) for r in rules], out, indent=2)
+        out.write("\n")
+    elif args.format == "markdown":
+        out.write(rules_markdown(rules))
+    elif args.ids:
+        for r in rules:
+            out.write(f"{r.id} ({r.severity}; {r.source}; profiles: {', '.join(sorted(r.profiles))})\n")
+            out.write(f"  {r.title}\n  Why: {r.why}\n  Checked by: {rule_json(r)['function']}\n")
+            if r.live:
+                out.write("  Judged from what a live run records (timing, the provoked scenario).\n")
+            out.write("\n")
+    else:
+        width = max(len(r.id) for r in rules)
+        for r in rules:
+            out.write(f"{r.id:<{width}}  {r.severity:<7}  §{r.section:<5}  {r.title}\n")
+        out.write(f"\n{len(rules)} rules. `sse-conformance rules ID` for one rule's details.\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sse-conformance",
+        description="Conformance checks for OpenAI-compatible streaming chat-completion endpoints.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    val = sub.add_parser("validate", help="judge recorded streams (.sse files, directories recursively)")
+    val.add_argument("paths", nargs="+", metavar="PATH")
+    val.add_argument("--profile", choices=sorted(PROFILES), default=None, help="default: the sidecar's, else sansa")
+    val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
+    val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
+    val.add_argument("--format", choices=("text", "json"), default="text")
+    val.set_defaults(func=cmd_validate)
+
+    rls = sub.add_parser("rules", help="list the rule catalogue")
+    rls.add_argument("ids", nargs="*", metavar="ID")
+    rls.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    rls.set_defaults(func=cmd_rules)
+    return parser
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse's own usage errors exit 2 already
+        return int(exc.code or 0)
+    for name in ("select", "ignore"):
+        if hasattr(args, name):
+            setattr(args, name, _split(getattr(args, name)))
+    try:
+        return int(args.func(args, out, err))
+    except BrokenPipeError:  # `validate ... | head`: the reader left; not an error of ours
+        sys.stderr = None  # type: ignore[assignment]  # silence the interpreter's flush warning
+        return 0
+    except UsageError as exc:
+        err.write(f"sse-conformance: {exc}\n")
+        return 2
+    except ConformanceError as exc:
+        err.write(f"sse-conformance: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
