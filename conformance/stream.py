@@ -197,7 +197,7 @@ class AssembledChoice:
     content: str = ""
     refusal: str = ""
     reasoning: str = ""  # text from reasoning_details (text/summary) or the flat string fields
-    reasoning_details: list[dict[str, Any]] = field(default_factory=list)
+    reasoning_details: list[Any] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
@@ -222,6 +222,9 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+_REASONING_KEYS = ("reasoning_details", "reasoning_content", "reasoning")
+
+
 def reasoning_text(delta: dict[str, Any]) -> str:
     """The reasoning a delta carries, in any of the fields servers use (section 8)."""
     out = _text(delta.get("reasoning_content")) or _text(delta.get("reasoning"))
@@ -234,6 +237,9 @@ def reasoning_text(delta: dict[str, Any]) -> str:
 
 
 def has_reasoning(delta: dict[str, Any]) -> bool:
+    """Reasoning is a non-empty reasoning_details array or a non-empty flat string field."""
+    if "reasoning_details" not in delta and "reasoning_content" not in delta and "reasoning" not in delta:
+        return False
     details = delta.get("reasoning_details")
     return bool(
         (isinstance(details, list) and details)
@@ -242,8 +248,29 @@ def has_reasoning(delta: dict[str, Any]) -> bool:
     )
 
 
+def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Visit) -> None:
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        key = entry.get("index")
+        if not isinstance(key, int):
+            key = ("no-index", id(entry))  # belongs to no call (section 7)
+        call = calls.get(key)
+        if call is None:
+            call = calls[key] = ToolCall(key if isinstance(key, int) else None)
+        call.fragments.append(visit)
+        fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
+        call.id = call.id or _text(entry.get("id")) or None
+        call.type = call.type or _text(entry.get("type")) or None
+        call.name = call.name or _text(fn.get("name")) or None
+        call.arguments += _text(fn.get("arguments"))
+
+
 def assemble(stream: Stream) -> dict[int, AssembledChoice]:
-    """Rebuild each choice the way clients do: strings concatenate, tool calls merge by index."""
+    """Rebuild each choice the way clients do: strings concatenate, tool calls merge by index.
+
+    One pass per choice; a delta that carries only content (most of them) takes the short path.
+    """
     usage = None
     for item in stream.chunks:
         u = item.obj.get("usage")
@@ -253,36 +280,34 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
     for idx, visits in stream.choices.items():
         msg = AssembledChoice(idx, usage=usage)
         calls: dict[Any, ToolCall] = {}
+        content: list[str] = []
+        reasoning: list[str] = []
         for visit in visits:
             d = visit.delta
-            if msg.role is None and isinstance(d.get("role"), str):
-                msg.role = d["role"]
-            msg.content += _text(d.get("content"))
-            msg.refusal += _text(d.get("refusal"))
-            msg.reasoning += reasoning_text(d)
-            details = d.get("reasoning_details")
-            if isinstance(details, list):
-                msg.reasoning_details.extend(x for x in details if isinstance(x, dict))
-            tcs = d.get("tool_calls")
-            if isinstance(tcs, list):
-                for entry in tcs:
-                    if not isinstance(entry, dict):
-                        continue
-                    key = entry.get("index")
-                    if not isinstance(key, int):
-                        key = ("no-index", id(entry))  # belongs to no call (section 7)
-                    call = calls.get(key)
-                    if call is None:
-                        call = calls[key] = ToolCall(key if isinstance(key, int) else None)
-                    call.fragments.append(visit)
-                    fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
-                    call.id = call.id or _text(entry.get("id")) or None
-                    call.type = call.type or _text(entry.get("type")) or None
-                    call.name = call.name or _text(fn.get("name")) or None
-                    call.arguments += _text(fn.get("arguments"))
-            fr = visit.choice.get("finish_reason")
-            if fr is not None and msg.finish_reason is None:
-                msg.finish_reason = fr
+            c = d.get("content")
+            if c.__class__ is str:
+                content.append(c)
+                simple = len(d) == 1
+            else:
+                simple = not d
+            if not simple:
+                if msg.role is None and isinstance(d.get("role"), str):
+                    msg.role = d["role"]
+                msg.refusal += _text(d.get("refusal"))
+                if has_reasoning(d):
+                    reasoning.append(reasoning_text(d))
+                    details = d.get("reasoning_details")
+                    if isinstance(details, list):
+                        msg.reasoning_details.extend(details)  # raw: reasoning.schema judges each item
+                tcs = d.get("tool_calls")
+                if tcs.__class__ is list:
+                    _merge_tool_calls(calls, tcs, visit)
+            if msg.finish_reason is None:
+                fr = visit.choice.get("finish_reason")
+                if fr is not None:
+                    msg.finish_reason = fr
+        msg.content = "".join(content)
+        msg.reasoning = "".join(reasoning)
         if msg.finish_reason is None and idx in stream.error_finishes:
             msg.finish_reason = "error"
         msg.tool_calls = list(calls.values())

@@ -37,7 +37,8 @@ def request_tools(stream: Stream) -> dict[str, dict[str, Any]]:
 
 
 def has_tool_calls(stream: Stream) -> bool:
-    return any(isinstance(v.delta.get("tool_calls"), list) and v.delta["tool_calls"] for visits in stream.choices.values() for v in visits)
+    """Any tool-call entry at all, indexed or not (from the assembled message, built once)."""
+    return any(msg.tool_calls for msg in stream.message.values())
 
 
 def no_tool_calls(stream: Stream) -> str | None:

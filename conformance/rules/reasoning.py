@@ -11,10 +11,8 @@ from . import rule
 
 
 def _has_any_reasoning(stream: Stream) -> str | None:
-    for visits in stream.choices.values():
-        for v in visits:
-            if has_reasoning(v.delta):
-                return None
+    if any(msg.reasoning or msg.reasoning_details for msg in stream.message.values()):
+        return None
     return "the stream carries no reasoning"
 
 
@@ -42,10 +40,8 @@ def before_content(stream: Stream) -> Iterator[Violation]:
 
 
 def _has_details(stream: Stream) -> str | None:
-    for visits in stream.choices.values():
-        for v in visits:
-            if isinstance(v.delta.get("reasoning_details"), list) and v.delta["reasoning_details"]:
-                return None
+    if any(msg.reasoning_details for msg in stream.message.values()):
+        return None
     return "the stream carries no reasoning_details"
 
 
