@@ -65,6 +65,8 @@ class Verdict:
     source: str
     profile: str
     results: list[RuleResult]
+    # what a client ends up with, per choice index (stream.AssembledChoice), for reports
+    message: dict[int, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -85,7 +85,11 @@ def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict
     rules = all_rules() if rules is None else rules
     name = stream.profile.name
     results = [run_rule(r, stream) for r in rules if name in r.profiles]
-    return Verdict(stream.exchange.source, name, results)
+    try:
+        message = stream.message
+    except Exception:  # the assembler is best effort for reports; rules already judged
+        message = {}
+    return Verdict(stream.exchange.source, name, results, message)
 
 
 def judge(

@@ -74,11 +74,13 @@ def load(path: str | os.PathLike[str]) -> Exchange:
             body = fh.read(MAX_BODY + 1)
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    problem = None
+    meta = _read_sidecar(path)
+    problem = meta.get("problem")  # a live capture cut short (reset, timeout) says so here
+    if problem is not None and not isinstance(problem, str):
+        raise RecordingError(f"{sidecar_path(path)}: 'problem' must be a string")
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY]
         problem = f"the recording is larger than the {MAX_BODY:,}-byte limit; only its start was judged"
-    meta = _read_sidecar(path)
     side = sidecar_path(path)
     headers = meta.get("headers")
     if headers is not None:
@@ -91,7 +93,7 @@ def load(path: str | os.PathLike[str]) -> Exchange:
     request = meta.get("request")
     if request is not None and not isinstance(request, dict):
         raise RecordingError(f"{side}: 'request' must be an object")
-    known = {"request", "status", "headers", "profile", "scenario", "timing", "headers_at"}
+    known = {"request", "status", "headers", "profile", "scenario", "timing", "headers_at", "problem"}
     return Exchange(
         body=body,
         request=request,
@@ -115,7 +117,7 @@ def save(exchange: Exchange, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(exchange.body)
     meta: dict[str, Any] = {}
-    for key in ("request", "status", "headers", "profile", "scenario"):
+    for key in ("request", "status", "headers", "profile", "scenario", "problem"):
         value = getattr(exchange, key)
         if value is not None:
             meta[key] = value

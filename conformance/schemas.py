@@ -73,10 +73,14 @@ class Schema:
 
     def first_error(self, instance: Any) -> str | None:
         """One line: where and what, e.g. ``$.choices[0].delta.content: [..] is not of type 'string'``."""
-        for err in self.errors(instance):
-            best = jsonschema.exceptions.best_match([err])
-            return f"{best.json_path}: {best.message}"
-        return None
+        best = jsonschema.exceptions.best_match(self._slow.iter_errors(instance))
+        if best is None:
+            return None
+        message = best.message
+        if best.validator in ("const", "enum", "required", "minItems", "minimum"):
+            shown = repr(best.instance)
+            message += f" (received {shown if len(shown) <= 60 else shown[:57] + '...'})"
+        return f"{best.json_path}: {message}"
 
 
 @cache

@@ -222,8 +222,6 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-_REASONING_KEYS = ("reasoning_details", "reasoning_content", "reasoning")
-
 
 def reasoning_text(delta: dict[str, Any]) -> str:
     """The reasoning a delta carries, in any of the fields servers use (section 8)."""

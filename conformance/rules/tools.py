@@ -9,6 +9,7 @@ import jsonschema
 import orjson
 
 from ..findings import Violation
+from ..schemas import get_schema
 from ..stream import Stream, Visit
 from . import rule
 from ._util import is_int, needs_request, no_tool_calls, request_tools, show
@@ -77,17 +78,25 @@ def _blank(value: Any) -> bool:
 @rule(
     "tools.first-fragment",
     section="7",
-    title='The first fragment of each call carries id, type "function" and function.name; later ones change none of them.',
+    title='The first fragment of each call carries id, type "function" and function.name; later ones change none (schemas/tool-call-delta.json).',
     why="The AI SDK cannot start a call without id and name; the OpenAI helper concatenates repeats ('call_1call_1').",
     applies=no_tool_calls,
 )
 def first_fragment(stream: Stream) -> Iterator[Violation]:
+    shape = get_schema("tool-call-delta.json")
     for idx, visits in sorted(stream.choices.items()):
         first: dict[int, dict[str, Any]] = {}
         for visit, k, entry in _entries(visits):
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
-                continue
+                continue  # tools.index reports it
             i = int(entry["index"])
+            if not shape.is_valid(entry):
+                yield Violation(
+                    f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {shape.first_error(entry)}",
+                    visit.item.event,
+                    path=_path(visit, k),
+                )
+                continue
             fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
             fields = {"id": entry.get("id"), "type": entry.get("type"), "function.name": fn.get("name")}
             if i not in first:
