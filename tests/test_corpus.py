@@ -1,0 +1,99 @@
+"""Each rule fails on the streams that break it and stays quiet on conformant ones.
+
+Every recording under fixtures/ carries, in its sidecar, what the suite must say about it
+(``expect``: the error rules that fail and the warning rules that warn). The whole verdict
+is compared, so a rule that starts firing on a stream it should not is caught as surely as
+one that stops firing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance import judge, load, select_rules
+from conformance.findings import FAIL, WARN
+from conformance.rules import get_rule
+
+from .conftest import FIXTURES, SHARED
+
+VIOLATIONS = sorted((FIXTURES / "violations").rglob("*.sse"))
+CONFORMANT = sorted((FIXTURES / "conformant").rglob("*.sse"))
+REAL = sorted((FIXTURES / "real").glob("*.sse"))
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(FIXTURES)) for p in paths]
+
+
+def _expect(path: Path) -> tuple[set[str], set[str]]:
+    side = path.with_suffix(".json")
+    meta = json.loads(side.read_text(encoding="utf-8")) if side.exists() else {}
+    expect = meta.get("expect", {})
+    return set(expect.get("fail", [])), set(expect.get("warn", []))
+
+
+def _observed(path: Path) -> tuple[set[str], set[str]]:
+    verdict = judge(load(path))
+    failed = {r.rule for r in verdict.results if r.status == FAIL}
+    warned = {r.rule for r in verdict.results if r.status == WARN}
+    return failed, warned
+
+
+@pytest.mark.parametrize("path", VIOLATIONS, ids=_ids(VIOLATIONS))
+def test_violation_breaks_its_rule_alone(path: Path) -> None:
+    folder = path.parent.name
+    if folder != "bad-input":
+        rule = get_rule(folder)
+        only = judge(load(path), rules=select_rules([rule.id]))
+        (result,) = only.results
+        assert result.status == (FAIL if rule.severity == "error" else WARN), (result.status, result.reason)
+        assert result.findings and all(f.rule == rule.id for f in result.findings)
+    fail, warn = _expect(path)
+    assert fail or warn, f"{path.name}: the sidecar must say what breaks"
+    assert _observed(path) == (fail, warn)
+
+
+@pytest.mark.parametrize("path", CONFORMANT, ids=_ids(CONFORMANT))
+def test_conformant_stream_has_no_error(path: Path) -> None:
+    verdict = judge(load(path))
+    assert verdict.ok, [f.to_json() for f in verdict.findings]
+    fail, warn = _expect(path)
+    assert not fail
+    assert _observed(path) == (set(), warn)
+
+
+def test_the_corpus_covers_every_feature() -> None:
+    names = {p.stem for p in CONFORMANT}
+    assert len(CONFORMANT) >= 15
+    assert any(not p.with_suffix(".json").exists() for p in CONFORMANT), "a bare curl capture must be among them"
+    for feature in ("text", "tool", "parallel", "reasoning", "structured", "error", "crlf", "comment", "bom"):
+        assert any(feature in n for n in names), f"no conformant fixture for {feature}"
+
+
+@pytest.mark.parametrize("path", REAL, ids=_ids(REAL))
+def test_real_recorded_streams(path: Path) -> None:
+    """Streams recorded from real providers (vercel/ai fixtures) get the verdicts written down for them."""
+    fail, warn = _expect(path)
+    assert _observed(path) == (fail, warn)
+
+
+def test_real_corpus_copies_match_shared() -> None:
+    shared = SHARED / "corpus" / "real"
+    if not shared.exists():
+        pytest.skip("shared/corpus is not beside this checkout")
+    originals = sorted(shared.glob("*.sse"))
+    assert [p.name for p in originals] == [p.name for p in REAL]
+    for original in originals:
+        assert (FIXTURES / "real" / original.name).read_bytes() == original.read_bytes()
+
+
+def test_azure_prompt_filter_event_is_an_annotation_only_under_openai() -> None:
+    """Azure's first event (choices: [], object: "") is skipped under openai, judged as a chunk under sansa."""
+    path = FIXTURES / "real" / "azure-model-router.1.sse"
+    assert judge(load(path), "openai").ok
+    sansa = judge(load(path), "sansa")
+    schema = sansa.result("chunk.schema")
+    assert schema is not None and schema.status == FAIL and schema.findings[0].event == 0

@@ -1,0 +1,65 @@
+"""`pytest --sse-fixtures PATH`: recordings become items that pytest's own tools understand."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conformance.rules import all_rules
+
+from .conftest import stream_body, text_stream
+
+
+@pytest.fixture
+def corpus(pytester: pytest.Pytester) -> Path:
+    root = pytester.path / "recs"
+    root.mkdir()
+    (root / "good.sse").write_bytes(stream_body(*text_stream("hi")))
+    (root / "nodone.sse").write_bytes(stream_body(*text_stream("hi"), done=False))
+    (root / "bom.sse").write_bytes(b"\xef\xbb\xbf" + stream_body(*text_stream("hi")))
+    (root / "err.sse").write_bytes(b'{"error": {"code": "bad_key", "message": "no"}}')
+    (root / "err.json").write_text(json.dumps({"status": 401}))
+    return root
+
+
+def test_one_item_per_recording_and_rule(pytester: pytest.Pytester, corpus: Path) -> None:
+    result = pytester.runpytest("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", "--collect-only", "-q")
+    ids = [line for line in result.outlines if ".sse::" in line]
+    assert len(ids) == 4 * len(all_rules())
+    assert "recs/good.sse::chunk.role-first" in ids
+
+
+def test_verdicts_become_outcomes(pytester: pytest.Pytester, corpus: Path) -> None:
+    result = pytester.runpytest("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", "-rA")
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1  # nodone.sse::sse.done
+    result.stdout.fnmatch_lines(["*The stream ends after event #2 without a [[]DONE] event*"])
+    result.stdout.fnmatch_lines(["FAILED recs/nodone.sse::sse.done*"])
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*SKIPPED*not applicable: status 401*"])
+
+
+def test_k_selection_and_junit(pytester: pytest.Pytester, corpus: Path) -> None:
+    xml = pytester.path / "junit.xml"
+    result = pytester.runpytest("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", "-k", "sse.done or compat.no-bom", f"--junitxml={xml}")
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1 and outcomes["passed"] + outcomes.get("skipped", 0) == 7
+    cases = ET.parse(xml).getroot().iter("testcase")
+    failed = [c.get("name") for c in cases if c.find("failure") is not None]
+    assert failed == ["sse.done"]
+
+
+def test_runs_under_xdist(pytester: pytest.Pytester, corpus: Path) -> None:
+    pytest.importorskip("xdist")
+    result = pytester.runpytest_subprocess("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", "-n", "2")
+    outcomes = result.parseoutcomes()
+    assert outcomes["failed"] == 1
+    assert outcomes["passed"] + outcomes["skipped"] + 1 == 4 * len(all_rules())
+
+
+def test_missing_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--sse-fixtures", "nowhere/", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
