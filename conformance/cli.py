@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -24,13 +25,25 @@ EXCERPT = 160  # bytes of the offending event shown under a finding
 
 
 def excerpt(body: bytes, finding: Finding) -> str | None:
-    """The offending bytes, escaped so that control characters and bad UTF-8 stay visible."""
+    """The offending bytes, escaped so that control characters and bad UTF-8 stay visible.
+
+    Where the finding names a JSON path, the window is moved to the last key of that path
+    inside the event, so a long chunk still shows the part that is wrong.
+    """
     if finding.offset is None:
         return None
-    end = finding.end if finding.end is not None and finding.end > finding.offset else finding.offset + EXCERPT
-    raw = body[finding.offset : min(end, finding.offset + EXCERPT)]
-    more = "..." if end - finding.offset > EXCERPT else ""
-    return repr(raw)[2:-1] + more
+    start = finding.offset
+    end = finding.end if finding.end is not None and finding.end > start else start + EXCERPT
+    if finding.path and end - start > EXCERPT:
+        keys = re.findall(r"\.([A-Za-z_][\w-]*)", finding.path)
+        if keys:
+            at = body.find(b'"' + keys[-1].encode() + b'"', start, end)
+            if at > start + EXCERPT // 3:
+                start = at - EXCERPT // 3
+    raw = body[start : min(end, start + EXCERPT)]
+    before = "..." if start > finding.offset else ""
+    after = "..." if end > start + EXCERPT else ""
+    return before + repr(raw)[2:-1] + after
 
 
 def location(finding: Finding) -> str:

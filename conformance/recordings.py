@@ -30,12 +30,15 @@ def sidecar_path(path: Path) -> Path:
 
 
 def iter_recordings(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Every ``.sse`` file named or found (recursively, sorted) under the given paths."""
+    """Every ``.sse`` file found (recursively, sorted) under directories, and every file named
+    (any name: a capture may be ``x.txt``), except a sidecar named beside its body."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*" + SUFFIX) if p.is_file())
         elif path.is_file():
+            if path.suffix == ".json" and path.with_suffix(SUFFIX).is_file():
+                continue  # a sidecar named by a shell glob: its body is judged instead
             yield path
         else:
             raise RecordingError(f"{path}: no such file or directory")
