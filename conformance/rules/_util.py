@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import re
+
+import jsonschema
+from referencing.exceptions import Unresolvable
+
 from ..stream import Stream
 
 
@@ -43,3 +48,18 @@ def has_tool_calls(stream: Stream) -> bool:
 
 def no_tool_calls(stream: Stream) -> str | None:
     return None if has_tool_calls(stream) else "the stream has no tool calls"
+
+
+def user_schema_error(schema: dict[str, Any], value: Any) -> str | None:
+    """Validate against a schema the *request* supplied (tool parameters, response format).
+
+    Such a schema is untrusted input too: when it is itself broken (invalid, unresolvable
+    references), there is nothing to judge against, and None is returned.
+    """
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        cls.check_schema(schema)
+        best = jsonschema.exceptions.best_match(cls(schema).iter_errors(value))
+    except (jsonschema.exceptions.SchemaError, Unresolvable, re.error, RecursionError):
+        return None
+    return None if best is None else f"{best.json_path}: {best.message}"

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import jsonschema
 import orjson
 
 from ..findings import Violation
 from ..partialjson import first_invalid
 from ..stream import AssembledChoice, Stream, Visit
 from . import rule
-from ._util import show
+from ._util import show, user_schema_error
 
 EXEMPT = {"length", "content_filter"}
 
@@ -100,11 +99,6 @@ def schema(stream: Stream) -> Iterator[Violation]:
             value = orjson.loads(msg.content)
         except orjson.JSONDecodeError:
             continue  # structured.valid-json reports it
-        try:
-            cls = jsonschema.validators.validator_for(wanted, default=jsonschema.Draft202012Validator)
-            errors = sorted(cls(wanted).iter_errors(value), key=lambda e: list(e.absolute_path))
-        except jsonschema.exceptions.SchemaError:
-            return
-        if errors:
-            err = errors[0]
-            yield Violation(f"Choice {idx}'s content breaks the requested schema at {err.json_path}: {err.message}", visits[-1].item.event)
+        error = user_schema_error(wanted, value)
+        if error:
+            yield Violation(f"Choice {idx}'s content breaks the requested schema at {error}", visits[-1].item.event)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import jsonschema
 import orjson
 
 from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Stream, Visit
 from . import rule
-from ._util import is_int, needs_request, no_tool_calls, request_tools, show
+from ._util import is_int, needs_request, no_tool_calls, request_tools, show, user_schema_error
 
 
 def _entries(visits: list[Visit]) -> Iterator[tuple[Visit, int, Any]]:
@@ -212,14 +211,9 @@ def arguments_schema(stream: Stream) -> Iterator[Violation]:
         args, problem = _parse_args(call.arguments)
         if problem:
             continue  # tools.arguments-json reports it
-        try:
-            cls = jsonschema.validators.validator_for(params, default=jsonschema.Draft202012Validator)
-            errors = sorted(cls(params).iter_errors(args), key=lambda e: list(e.absolute_path))
-        except jsonschema.exceptions.SchemaError:
-            continue  # the request's schema is broken: nothing to judge against
-        if errors:
-            err = errors[0]
+        error = user_schema_error(params, args)
+        if error:
             yield Violation(
-                f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) break its parameters schema at {err.json_path}: {err.message}",
+                f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) break its parameters schema at {error}",
                 call.fragments[-1].item.event,
             )
