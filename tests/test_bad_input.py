@@ -80,3 +80,20 @@ def test_stream_shaped_garbage_never_raises(body: bytes, profile: str) -> None:
     verdict = judge(Exchange(body, request={"tools": "x", "response_format": {"type": "json_schema"}}), profile)
     for r in verdict.results:
         assert "could not judge" not in " ".join(f.message for f in r.findings), (r.rule, r.findings)
+
+
+def test_broken_schemas_in_the_request_give_nothing_to_judge_not_a_crash() -> None:
+    from .conftest import USAGE, chunk
+
+    request = {
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"$ref": "#/missing", "pattern": "("}}}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "strin"}}},
+    }
+    calls = [
+        chunk({"role": "assistant", "tool_calls": [{"index": 0, "id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}),
+        chunk({}, "tool_calls", usage=USAGE),
+    ]
+    verdict = judge(Exchange(stream_body(*calls), request=request))
+    assert verdict.result("tools.arguments-schema").status == "pass"  # type: ignore[union-attr]
+    assert verdict.result("structured.schema").status in ("pass", "n/a")  # type: ignore[union-attr]
+    assert verdict.ok

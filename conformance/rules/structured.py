@@ -13,7 +13,10 @@ from ..stream import AssembledChoice, Stream, Visit
 from . import rule
 from ._util import show, user_schema_error
 
-EXEMPT = {"length", "content_filter"}
+# The spec exempts choices cut by length or content_filter, and refusals. Two more finishes
+# carry no complete response either, by design: a mid-stream error (section 6 judges it) and
+# a turn that answered with tool calls and no content (the response comes in a later turn).
+EXEMPT = {"length", "content_filter", "error"}
 
 
 def _response_schema(stream: Stream) -> dict[str, Any] | None:
@@ -39,6 +42,8 @@ def _applies(stream: Stream) -> str | None:
 def _judged(stream: Stream) -> Iterator[tuple[int, AssembledChoice, list[Visit]]]:
     for idx, msg in sorted(stream.message.items()):
         if msg.finish_reason in EXEMPT or msg.refusal:
+            continue
+        if msg.tool_calls and not msg.content.strip():
             continue
         yield idx, msg, stream.choices[idx]
 
