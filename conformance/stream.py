@@ -9,6 +9,7 @@ would hold at the end: content, reasoning, tool calls merged by index, finish re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -52,15 +53,20 @@ class Visit(NamedTuple):
     delta: dict[str, Any]  # {} when absent or not an object
 
 
+def as_index(value: Any) -> int | None:
+    """An integer as JSON Schema counts it (1 and 1.0; not 1.5, not True), else None."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
+
+
 def choice_index(choice: dict[str, Any], pos: int) -> int:
     """The choice's `index`, or its position where the index is missing or not an integer
     (chunk.schema reports that; the other rules still get a sensible grouping)."""
-    idx = choice.get("index")
-    if type(idx) is int:
-        return idx
-    if isinstance(idx, float) and idx.is_integer():
-        return int(idx)
-    return pos
+    idx = as_index(choice.get("index"))
+    return pos if idx is None else idx
 
 
 @dataclass
@@ -88,6 +94,16 @@ class Stream:
             return event.time
         timing = self.exchange.timing
         return timing.time_at(event.end) if timing is not None else None
+
+    @property
+    def ends_with_error(self) -> bool:
+        """Under a profile whose errors may end the stream: the last event is an error, no [DONE]."""
+        return (
+            self.profile.error_may_end_stream
+            and self.done is None
+            and bool(self.items)
+            and self.items[-1].kind == ERROR
+        )
 
     @cached_property
     def error_finishes(self) -> dict[int, Item]:
@@ -138,8 +154,11 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
         try:
             obj = loads(data)
         except orjson.JSONDecodeError as exc:
-            items.append(Item(ev, BAD, None, f"not JSON ({exc})"))
-            continue
+            try:  # orjson refuses some valid JSON (an escaped lone surrogate, 1e400); json does not
+                obj = json.loads(data)
+            except ValueError:
+                items.append(Item(ev, BAD, None, f"not JSON ({exc})"))
+                continue
         if type(obj) is not dict:
             items.append(Item(ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
             continue
@@ -199,6 +218,7 @@ class AssembledChoice:
     reasoning: str = ""  # text from reasoning_details (text/summary) or the flat string fields
     reasoning_details: list[Any] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_entries: int = 0  # raw delta.tool_calls entries, objects or not ("streamed a tool call")
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
 
@@ -250,12 +270,11 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        key = entry.get("index")
-        if not isinstance(key, int):
-            key = ("no-index", id(entry))  # belongs to no call (section 7)
+        index = as_index(entry.get("index"))
+        key: Any = ("no-index", id(entry)) if index is None else index  # no index: no call (section 7)
         call = calls.get(key)
         if call is None:
-            call = calls[key] = ToolCall(key if isinstance(key, int) else None)
+            call = calls[key] = ToolCall(index)
         call.fragments.append(visit)
         fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
         call.id = call.id or _text(entry.get("id")) or None
@@ -299,6 +318,7 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
                         msg.reasoning_details.extend(details)  # raw: reasoning.schema judges each item
                 tcs = d.get("tool_calls")
                 if tcs.__class__ is list:
+                    msg.tool_entries += len(tcs)
                     _merge_tool_calls(calls, tcs, visit)
             if msg.finish_reason is None:
                 fr = visit.choice.get("finish_reason")

@@ -9,14 +9,12 @@ import re
 import jsonschema
 from referencing.exceptions import Unresolvable
 
-from ..stream import Stream
+from ..stream import Stream, as_index
 
 
 def is_int(value: Any) -> bool:
     """An integer as JSON Schema counts it: 1 and 1.0 are, 1.5 and True are not."""
-    if type(value) is int:
-        return True
-    return type(value) is float and value.is_integer()
+    return as_index(value) is not None
 
 
 def show(value: Any, limit: int = 80) -> str:
@@ -42,8 +40,8 @@ def request_tools(stream: Stream) -> dict[str, dict[str, Any]]:
 
 
 def has_tool_calls(stream: Stream) -> bool:
-    """Any tool-call entry at all, indexed or not (from the assembled message, built once)."""
-    return any(msg.tool_calls for msg in stream.message.values())
+    """Any delta.tool_calls entry at all, even one that is not an object (counted once, by the assembler)."""
+    return any(msg.tool_entries for msg in stream.message.values())
 
 
 def no_tool_calls(stream: Stream) -> str | None:
@@ -60,6 +58,6 @@ def user_schema_error(schema: dict[str, Any], value: Any) -> str | None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         cls.check_schema(schema)
         best = jsonschema.exceptions.best_match(cls(schema).iter_errors(value))
-    except (jsonschema.exceptions.SchemaError, Unresolvable, re.error, RecursionError):
+    except (jsonschema.exceptions.SchemaError, Unresolvable, re.error, RecursionError, OverflowError, ValueError):
         return None
     return None if best is None else f"{best.json_path}: {best.message}"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, has_reasoning
+from ..stream import Stream, choice_index, has_reasoning
 from . import rule
 from ._util import show
 
@@ -140,7 +140,7 @@ def finish_reason_once(stream: Stream) -> Iterator[Violation]:
             if isinstance(entries, list):
                 for pos, entry in enumerate(entries):
                     if isinstance(entry, dict) and entry.get("finish_reason") is not None:
-                        idx = entry["index"] if isinstance(entry.get("index"), int) else pos
+                        idx = choice_index(entry, pos)
                         error_entries.setdefault(idx, []).append(item)
     finishers = stream.error_finishes
     for idx, visits in sorted(stream.choices.items()):

@@ -68,6 +68,12 @@ def _has_errors(stream: Stream) -> str | None:
     return None if stream.errors else "no mid-stream error event"
 
 
+def _done_after_applies(stream: Stream) -> str | None:
+    if stream.ends_with_error:
+        return "the stream ends with the error, which may end it under this profile"
+    return _has_errors(stream)
+
+
 @rule(
     "error.mid-stream-shape",
     section="6",
@@ -89,7 +95,7 @@ def mid_stream_shape(stream: Stream) -> Iterator[Violation]:
     section="6",
     title="The error event is followed by [DONE] and nothing else.",
     why="A stream that goes on after an error, or never closes with [DONE], leaves clients guessing whether it ended.",
-    applies=_has_errors,
+    applies=_done_after_applies,
 )
 def done_after(stream: Stream) -> Iterator[Violation]:
     items = stream.items

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Violation
-from ..stream import ERROR as ERROR_EVENT, BAD, Stream
+from ..stream import BAD, Stream
 from . import rule
 from ._util import show
 
@@ -61,18 +61,8 @@ def json_payload(stream: Stream) -> Iterator[Violation]:
             yield Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event)
 
 
-def _ends_with_error(stream: Stream) -> bool:
-    """Under openai, a stream may end right after a mid-stream error."""
-    return (
-        stream.profile.error_may_end_stream
-        and stream.done is None
-        and bool(stream.items)
-        and stream.items[-1].kind == ERROR_EVENT
-    )
-
-
 def _done_applies(stream: Stream) -> str | None:
-    if _ends_with_error(stream):
+    if stream.ends_with_error:
         return "the stream ends with a mid-stream error, which may end it under this profile"
     return None
 

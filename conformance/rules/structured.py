@@ -13,10 +13,12 @@ from ..stream import AssembledChoice, Stream, Visit
 from . import rule
 from ._util import show, user_schema_error
 
-# The spec exempts choices cut by length or content_filter, and refusals. Two more finishes
-# carry no complete response either, by design: a mid-stream error (section 6 judges it) and
-# a turn that answered with tool calls and no content (the response comes in a later turn).
-EXEMPT = {"length", "content_filter", "error"}
+# The spec exempts choices cut by length or content_filter, and refusals. Two more cases
+# carry no complete response, by design, and are exempt from the rules about the complete
+# content: a choice cut by a mid-stream error (section 6 judges the cut; its prefix is still
+# judged by structured.partial-json), and a turn that answered with tool calls and no content
+# (the response comes in a later turn).
+EXEMPT = {"length", "content_filter"}
 
 
 def _response_schema(stream: Stream) -> dict[str, Any] | None:
@@ -39,9 +41,12 @@ def _applies(stream: Stream) -> str | None:
     return None
 
 
-def _judged(stream: Stream) -> Iterator[tuple[int, AssembledChoice, list[Visit]]]:
+def _judged(stream: Stream, complete: bool = True) -> Iterator[tuple[int, AssembledChoice, list[Visit]]]:
+    """The choices whose content is judged; ``complete``: only those that should hold a whole response."""
     for idx, msg in sorted(stream.message.items()):
         if msg.finish_reason in EXEMPT or msg.refusal:
+            continue
+        if complete and msg.finish_reason == "error":
             continue
         if msg.tool_calls and not msg.content.strip():
             continue
@@ -57,7 +62,7 @@ def _judged(stream: Stream) -> Iterator[tuple[int, AssembledChoice, list[Visit]]
     applies=_applies,
 )
 def partial_json(stream: Stream) -> Iterator[Violation]:
-    for idx, msg, visits in _judged(stream):
+    for idx, msg, visits in _judged(stream, complete=False):
         bad = first_invalid(msg.content)
         if bad is None:
             continue

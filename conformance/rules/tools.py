@@ -9,7 +9,7 @@ import orjson
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, Visit
+from ..stream import Stream, Visit, as_index
 from . import rule
 from ._util import is_int, needs_request, no_tool_calls, request_tools, show, user_schema_error
 
@@ -57,7 +57,7 @@ def index_dense(stream: Stream) -> Iterator[Violation]:
         for visit, k, entry in _entries(visits):
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
                 continue
-            i = int(entry["index"])
+            i = as_index(entry["index"])
             if i in seen:
                 continue
             if i != len(seen):
@@ -88,7 +88,7 @@ def first_fragment(stream: Stream) -> Iterator[Violation]:
         for visit, k, entry in _entries(visits):
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
                 continue  # tools.index reports it
-            i = int(entry["index"])
+            i = as_index(entry["index"])
             if not shape.is_valid(entry):
                 yield Violation(
                     f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {shape.first_error(entry)}",
@@ -100,7 +100,8 @@ def first_fragment(stream: Stream) -> Iterator[Violation]:
             fields = {"id": entry.get("id"), "type": entry.get("type"), "function.name": fn.get("name")}
             if i not in first:
                 first[i] = fields
-                missing = [n for n in ("id", "function.name") if not (isinstance(fields[n], str) and fields[n])]
+                # "carries" is section 0's: present and not null (an empty string is carried)
+                missing = [n for n in ("id", "function.name") if not isinstance(fields[n], str)]
                 if fields["type"] != "function":
                     missing.append("type='function'")
                 if missing:
@@ -167,11 +168,12 @@ def finish_reason(stream: Stream) -> Iterator[Violation]:
         fr = msg.finish_reason
         if fr is None:
             continue
-        last = stream.choices[idx][-1]
-        if msg.tool_calls and fr not in CUT_SHORT:
-            yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", last.item.event)
-        elif not msg.tool_calls and fr == "tool_calls":
-            yield Violation(f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.", last.item.event)
+        finisher = next((v for v in stream.choices[idx] if v.choice.get("finish_reason") is not None), None)
+        event = finisher.item.event if finisher is not None else stream.error_finishes[idx].event
+        if msg.tool_entries and fr not in CUT_SHORT:
+            yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", event)
+        elif not msg.tool_entries and fr == "tool_calls":
+            yield Violation(f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.", event)
 
 
 def _declared_applies(stream: Stream) -> str | None:

@@ -79,6 +79,7 @@ def present_last(stream: Stream) -> Iterator[Violation]:
     section="5",
     title="No chunk but the last carries usage (openai: only one chunk, none before the last finish).",
     why="Usage on a middle chunk is counted or shown too early; later chunks without it erase it in the OpenAI helper.",
+    applies=_finishes_normally,
 )
 def only_last(stream: Stream) -> Iterator[Violation]:
     chunks = stream.chunks
@@ -87,7 +88,7 @@ def only_last(stream: Stream) -> Iterator[Violation]:
         for pos in carriers:
             if pos != len(chunks) - 1:
                 yield Violation(
-                    f"Chunk #{pos} carries usage but is not the last chunk (the last is event #{chunks[-1].event.index}).",
+                    f"Event #{chunks[pos].event.index} carries usage but is not the last chunk (the last is event #{chunks[-1].event.index}).",
                     chunks[pos].event,
                     path="$.usage",
                 )
@@ -109,6 +110,7 @@ def only_last(stream: Stream) -> Iterator[Violation]:
     section="5",
     title="Usage counts are non-negative integers and total_tokens = prompt_tokens + completion_tokens.",
     why="Billing and quota code trusts these numbers.",
+    applies=_finishes_normally,
 )
 def totals(stream: Stream) -> Iterator[Violation]:
     schema = get_schema("usage.json")
