@@ -68,8 +68,11 @@ class SSEParser:
         self.oversized: list[tuple[int, int]] = []
         self.bom = False
         self._head: bytes | None = b""  # bytes held back until the BOM question is settled
-        self._buf = b""  # unterminated tail of the current line
-        self._pos = 0  # raw-body offset of self._buf[0]
+        # The unterminated start of the current line, in the pieces it came in: joined only
+        # once a line ending arrives, so a long line fed in small reads costs linear time.
+        self._tail: list[bytes] = []
+        self._tail_len = 0
+        self._pos = 0  # raw-body offset of the tail's first byte
         self._skip_lf = False  # the previous piece ended in CR: a leading LF completes CRLF
         self._dropping = -1  # offset of an oversized line being skipped, or -1
         # the block being built
@@ -113,21 +116,29 @@ class SSEParser:
                     nxt += 1
             self._pos += nxt
             data = data[nxt:]
-        buf = self._buf + data if self._buf else data
+        if _EOL.search(data) is None:  # no line ends here: hold the piece
+            self._tail.append(data)
+            self._tail_len += len(data)
+            self._check_tail()
+            return []
+        buf = b"".join((*self._tail, data)) if self._tail else data
         out: list[Event] = []
         rest = self._lines(buf, t, out)
-        base = self._pos + rest
-        tail = buf[rest:]
-        if len(tail) > self.max_line:
-            if self._start < 0:
-                self._start = base
-            self._dropping = base
-            self._pos = base + len(tail)
-            self._buf = b""
-        else:
-            self._pos = base
-            self._buf = tail
+        self._pos += rest
+        self._tail = [buf[rest:]] if rest < len(buf) else []
+        self._tail_len = len(buf) - rest
+        self._check_tail()
         return out
+
+    def _check_tail(self) -> None:
+        """An unterminated line over the limit is dropped now, not buffered to the end."""
+        if self._tail_len > self.max_line:
+            if self._start < 0:
+                self._start = self._pos
+            self._dropping = self._pos
+            self._pos += self._tail_len
+            self._tail = []
+            self._tail_len = 0
 
     def close(self) -> list[Event]:
         """End of body. WHATWG drops a block no blank line ended; we keep a note of it."""
@@ -135,16 +146,16 @@ class SSEParser:
         if self._head:  # a body of one or two bytes that began like a BOM
             head, self._head = self._head, None
             rest = self._lines(head, None, out)
-            self._buf, self._pos = head[rest:], rest
+            self._tail, self._tail_len, self._pos = [head[rest:]], len(head) - rest, rest
         self._head = None
-        end = self._pos + len(self._buf)
+        end = self._pos + self._tail_len
         if self._dropping >= 0:
             self.oversized.append((self._dropping, end - self._dropping))
             self._dropping = -1
-        if self._buf:
+        if self._tail_len:
             if self._start < 0:
                 self._start = self._pos
-            line = self._buf
+            line = b"".join(self._tail)
             if line[:1] == b":":
                 self._fields.add("comment")
             else:
@@ -152,7 +163,7 @@ class SSEParser:
                 self._fields.add(_field_kind(line if colon < 0 else line[:colon]))
         if self._start >= 0:
             self.discarded = Block(self._start, end, frozenset(self._fields), self._seen_id)
-        self._buf = b""
+        self._tail, self._tail_len = [], 0
         return out
 
     def _lines(self, buf: bytes, t: float | None, out: list[Event]) -> int:
