@@ -73,4 +73,4 @@ def test_every_rule_has_a_breaking_fixture(rule: str) -> None:
 
 def test_readme_rule_list_is_generated_from_the_catalogue() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert rules_markdown(all_rules()) in readme, "regenerate the README's rule table: sse-conformance rules --format markdown"
+    assert rules_markdown(all_rules()) in readme, "regenerate: python scripts/update_readme.py"
