@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +28,12 @@ except ImportError:  # pragma: no cover - exercised only where the wheel is unav
 
 
 def _schema_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "schemas"
-    if here.is_dir():  # a source checkout or an editable install
-        return here
-    return Path(str(resources.files("conformance.schemas")))
+    """The copy inside an installed wheel, else schemas/ of the source checkout (editable install)."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_schemas", package.parent / "schemas"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"no schemas/ beside {package}: the installation is incomplete")
 
 
 @cache
