@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     rls.add_argument("ids", nargs="*", metavar="ID")
     rls.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rls.set_defaults(func=cmd_rules)
+
+    from .commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -200,13 +204,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse's own usage errors exit 2 already
         return int(exc.code or 0)
     for name in ("select", "ignore"):
         if hasattr(args, name):
             setattr(args, name, _split(getattr(args, name)))
     try:
+        if getattr(args, "passthrough", False):
+            return int(args.func(args, extra, out, err))
         return int(args.func(args, out, err))
     except BrokenPipeError:  # `validate ... | head`: the reader left; not an error of ours
         sys.stderr = None  # type: ignore[assignment]  # silence the interpreter's flush warning

@@ -51,6 +51,8 @@ def _finding(rule: Rule, v: Violation) -> Finding:
 
 
 def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
+    if exchange.problem and exchange.headers is None and not exchange.body and not rule.without_response:
+        return "no response was received (see capture.complete)"
     if rule.scope == STREAM and not exchange.is_stream:
         return f"status {exchange.status}: a non-2xx answer is judged by sections 1-2 alone"
     if rule.scope == PRESTREAM and exchange.is_stream:

@@ -1,10 +1,15 @@
-"""The pytest plugin: recordings become test items, one per recording and rule.
+"""The pytest plugin: recordings and live scenarios become test items, one per rule.
 
-``pytest --sse-fixtures PATH`` adds ``recording.sse::rule.id`` items, so that pytest's own
-selection (-k), output, JUnit XML, pytest-html and xdist work on recordings. Each recording
-is judged once (on first use) and every item reports its own rule's verdict: a failed
-error-level rule fails the item, a rule that does not apply skips it with the reason, and a
-failed warning-level rule passes with the warning attached to the report.
+``pytest --sse-fixtures PATH`` adds ``recording.sse::rule.id`` items; ``pytest --endpoint
+URL`` adds ``live/<scenario>::rule.id`` items. pytest's own selection (-k), output, JUnit
+XML, pytest-html and xdist then work on them. Each recording or scenario is captured and
+judged once (by the first of its items that runs) and every item reports its own rule's
+verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
+the reason, and a failed warning-level rule passes with the warning attached to the report.
+
+Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout has
+``--timeout``) and ``--sse-profile`` (pytest-profiling has ``--profile``); the
+``sse-conformance run`` command accepts the short names and translates them.
 """
 
 from __future__ import annotations
@@ -17,8 +22,12 @@ import pytest
 from .cli import excerpt, location
 from .errors import RecordingError
 from .exchange import Exchange
+from .errors import UsageError
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
 from .judge import judge
+from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
+from .live.runner import new_client, run_scenario
+from .live.scenarios import SCENARIOS, Scenario
 from .profiles import PROFILES
 from .recordings import iter_recordings, load
 from .rules import Rule, all_rules
@@ -37,8 +46,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sse-profile",
         choices=sorted(PROFILES),
         default=None,
-        help="profile for recordings (default: each sidecar's, else sansa)",
+        help="profile: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
     )
+    group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
+    group.addoption("--model", default=None, help="model name sent in every live request")
+    group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
+    group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
 
 
 class RuleFailure(Exception):
@@ -67,6 +80,40 @@ class RecordingFile(pytest.File):
         return self._exchange, self._verdict
 
 
+_CLIENT = pytest.StashKey[Any]()
+
+
+class LiveScenario(pytest.Collector):
+    """One live scenario: one request, captured once, judged by every rule."""
+
+    _verdict: Verdict | None = None
+    _exchange: Exchange | None = None
+
+    def __init__(self, *, scenario: Scenario, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.settings = settings
+
+    def collect(self) -> list[pytest.Item]:
+        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if self.settings.profile in r.profiles]
+
+    def judged(self) -> tuple[Exchange, Verdict]:
+        reason = self.settings.skip.get(self.scenario.name)
+        if reason:
+            pytest.skip(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
+        if self._verdict is None:
+            stash = self.config.stash
+            if _CLIENT not in stash:
+                stash[_CLIENT] = new_client()
+            self._exchange = run_scenario(stash[_CLIENT], self.settings, self.scenario)
+            self._verdict = judge(self._exchange, self.settings.profile)
+        assert self._exchange is not None
+        return self._exchange, self._verdict
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return f"live/{self.scenario.name}", None, f"live/{self.scenario.name}"
+
+
 class RuleItem(pytest.Item):
     def __init__(self, *, rule: Rule, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -74,7 +121,7 @@ class RuleItem(pytest.Item):
         self.add_marker(pytest.mark.sse_rule(rule.id))
 
     def runtest(self) -> None:
-        assert isinstance(self.parent, RecordingFile)
+        assert isinstance(self.parent, (RecordingFile, LiveScenario))
         try:
             exchange, verdict = self.parent.judged()
         except RecordingError as exc:
@@ -93,7 +140,7 @@ class RuleItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, RuleFailure):
-            assert isinstance(self.parent, RecordingFile)
+            assert isinstance(self.parent, (RecordingFile, LiveScenario))
             exchange, _ = self.parent.judged()
             result = excinfo.value.result
             lines = [f"{self.rule.id} ({self.rule.severity}, {self.rule.source}): {self.rule.title}"]
@@ -108,7 +155,9 @@ class RuleItem(pytest.Item):
             return "\n".join(lines)
         return str(super().repr_failure(excinfo))
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        if isinstance(self.parent, LiveScenario):
+            return f"live/{self.parent.scenario.name}", None, f"live/{self.parent.scenario.name}::{self.rule.id}"
         return self.path, None, f"{self.path.name}::{self.rule.id}"
 
 
@@ -118,7 +167,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Add the recordings' items before -k and xdist see the list, in a stable order."""
+    """Add recordings' and live scenarios' items before -k and xdist see the list, in a stable order."""
+    _add_recordings(session, config, items)
+    _add_live(session, config, items)
+
+
+def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     paths = config.getoption("--sse-fixtures")
     if not paths:
         return
@@ -129,3 +183,40 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for path in recordings:
         node = RecordingFile.from_parent(session, path=path.resolve())
         items.extend(node.collect())
+
+
+def live_settings(config: pytest.Config) -> Settings:
+    options = {
+        "endpoint": config.getoption("--endpoint"),
+        "model": config.getoption("--model"),
+        "api_key_env": config.getoption("--api-key-env"),
+        "profile": config.getoption("--sse-profile"),
+        "timeout": config.getoption("--sse-timeout"),
+    }
+    try:
+        return load_settings(options)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
+def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The live scenarios' items, when an endpoint is configured (option, env or pyproject)."""
+    if config.getoption("--endpoint") is None and not _endpoint_configured():
+        return
+    settings = live_settings(config)
+    for scenario in SCENARIOS.values():
+        node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
+        items.extend(node.collect())
+
+
+def _endpoint_configured() -> bool:
+    try:
+        return load_settings({}).endpoint is not None
+    except UsageError:
+        return True  # let live_settings report the configuration error
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    client = config.stash.get(_CLIENT, None)
+    if client is not None:
+        client.close()

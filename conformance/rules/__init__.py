@@ -53,6 +53,7 @@ class Rule:
     scope: str = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
     live: bool = False  # judged only from what a live run records (timings, provoked cause)
+    without_response: bool = False  # judged even when no response arrived at all
 
     @property
     def group(self) -> str:
@@ -79,6 +80,7 @@ def rule(
     scope: str = STREAM,
     profiles: Iterable[str] = ("sansa", "openai"),
     live: bool = False,
+    without_response: bool = False,
 ) -> Callable[[Check], Check]:
     """Register ``check`` under ``id``; a duplicate id is a programming error."""
     if severity not in (ERROR, WARNING):
@@ -90,7 +92,7 @@ def rule(
         # different function under a taken id is a mistake
         if old is not None and (old.check.__module__, old.check.__qualname__) != (check.__module__, check.__qualname__):
             raise ValueError(f"duplicate rule id {id!r}")
-        REGISTRY[id] = Rule(id, severity, section, title, why, check, applies, scope, frozenset(profiles), live)
+        REGISTRY[id] = Rule(id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response)
         return check
 
     return register

@@ -15,6 +15,7 @@ from . import ANY, rule
     title="The capture is complete: no transport failure, no size limit reached.",
     why="What the suite could not read it cannot judge; an endpoint that sends endless or enormous lines must not pass by default.",
     scope=ANY,
+    without_response=True,
 )
 def complete(stream: Stream) -> Iterator[Violation]:
     if stream.exchange.problem:

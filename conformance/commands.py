@@ -1,0 +1,151 @@
+"""The live commands: ``run``, ``record`` and ``serve`` (``validate``/``rules`` are in cli.py).
+
+``run`` drives pytest in-process with the plugin's live items and writes the reports; with no
+endpoint it starts the embedded reference endpoint on a free loopback port, runs against it,
+and stops it. Only this module and the CLI know both sides: the live client and the
+reference server still never import each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from .live.config import load_settings
+from .live.runner import new_client, run_scenario
+from .live.scenarios import SCENARIOS
+from .profiles import PROFILES
+from .recordings import save
+
+REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
+
+
+def add_live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--endpoint", help="base URL of the endpoint (…/v1); default: the embedded reference endpoint")
+    p.add_argument("--model", help="model name sent in every request")
+    p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
+    p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
+
+
+@contextmanager
+def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
+    """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV."""
+    from .reference import create_app, serve_in_thread
+
+    app = create_app(profile=profile or "sansa", fault=fault)
+    previous = os.environ.get(REFERENCE_KEY_ENV)
+    os.environ[REFERENCE_KEY_ENV] = "sk-reference"
+    try:
+        with serve_in_thread(app) as url:
+            yield url
+    finally:
+        if previous is None:
+            os.environ.pop(REFERENCE_KEY_ENV, None)
+        else:
+            os.environ[REFERENCE_KEY_ENV] = previous
+
+
+def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, extra: list[str], empty: Path) -> list[str]:
+    reports = Path(args.reports).resolve()
+    reports.mkdir(parents=True, exist_ok=True)
+    ini = empty / "pytest.ini"
+    ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
+    out = [str(empty), "-c", str(ini), "--rootdir", str(empty), "-p", "no:cacheprovider", "--endpoint", endpoint]
+    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout)):
+        if value is not None:
+            out += [flag, str(value)]
+    out += [f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}", "--self-contained-html", "-ra"]
+    return out + extra
+
+
+def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO) -> int:
+    import pytest
+
+    load_settings({"profile": args.profile, "timeout": args.timeout})  # fail early on bad settings
+    with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
+        if args.endpoint or load_settings({}).endpoint:
+            endpoint = args.endpoint or load_settings({}).endpoint
+            code = pytest.main(_pytest_args(args, endpoint, args.api_key_env, extra, Path(tmp)))
+        else:
+            if args.api_key_env:
+                err.write("sse-conformance: --api-key-env needs --endpoint (the embedded endpoint has its own key)\n")
+                return 2
+            with embedded_endpoint(args.profile, args.fault) as url:
+                out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
+                out.flush()
+                code = pytest.main(_pytest_args(args, url, REFERENCE_KEY_ENV, extra, Path(tmp)))
+    out.write(f"sse-conformance: reports in {Path(args.reports) / 'report.html'} and {Path(args.reports) / 'junit.xml'}\n")
+    return int(code)
+
+
+def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings = load_settings(
+        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
+    )
+    target = Path(args.out)
+    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    with new_client() as client:
+        for name, scenario in SCENARIOS.items():
+            if name in settings.skip:
+                out.write(f"{name}: skipped ({settings.skip[name]})\n")
+                continue
+            exchange = run_scenario(client, settings, scenario)
+            exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
+            path = save(exchange, target / f"{name}.sse")
+            state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
+            out.write(f"{name}: {path} ({state})\n")
+    out.write(f"replay offline: sse-conformance validate {target}\n")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .reference import FAULTS, create_app
+
+    if args.list_faults:
+        width = max(map(len, FAULTS))
+        for fault in FAULTS.values():
+            rules = ", ".join(fault.rules) if fault.rules else "none (legal framing: must pass)"
+            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}]\n")
+        return 0
+    if args.fault and args.fault not in FAULTS:
+        err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+        return 2
+    import uvicorn
+
+    app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key)
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {args.api_key})\n")
+    out.flush()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
+    add_live_options(run)
+    run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")
+    run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
+    run.set_defaults(func=cmd_run, passthrough=True)
+
+    rec = sub.add_parser("record", help="capture every scenario into recordings (.sse + sidecar), key redacted")
+    add_live_options(rec)
+    rec.add_argument("--out", required=True, metavar="DIR")
+    rec.set_defaults(func=cmd_record)
+
+    srv = sub.add_parser("serve", help="run the reference endpoint")
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--profile", choices=sorted(PROFILES))
+    srv.add_argument("--fault", help="break one rule on every request (see --list-faults)")
+    srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
+    srv.add_argument("--list-faults", action="store_true", help="list the faults and the rules each one breaks")
+    srv.set_defaults(func=cmd_serve)
+
+
+__all__ = ["REFERENCE_KEY_ENV", "add_commands", "embedded_endpoint"]

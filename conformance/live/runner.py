@@ -1,0 +1,41 @@
+"""Run one scenario against the configured endpoint: build the request, capture, redact."""
+
+from __future__ import annotations
+
+import httpx
+
+from .. import __version__
+from ..exchange import Exchange
+from ..redact import redact
+from .capture import Limits, capture
+from .config import Settings
+from .scenarios import BAD_KEY, Scenario
+
+__all__ = ["limits_for", "new_client", "run_scenario"]
+
+
+def limits_for(settings: Settings) -> Limits:
+    return Limits(read=min(settings.read_timeout, settings.timeout), total=settings.timeout)
+
+
+def new_client() -> httpx.Client:
+    """One client per run: connection reuse, no redirects followed (a redirect is an answer)."""
+    return httpx.Client(follow_redirects=False, headers={"user-agent": f"sse-conformance/{__version__}"})
+
+
+def run_scenario(client: httpx.Client, settings: Settings, scenario: Scenario) -> Exchange:
+    headers = {"content-type": "application/json", "accept": "text/event-stream", **settings.headers}
+    key = BAD_KEY if scenario.bad_key else settings.api_key
+    if key:
+        headers["authorization"] = f"Bearer {key}"
+    exchange = capture(
+        client,
+        settings.url,
+        scenario.request(settings),
+        headers,
+        limits_for(settings),
+        scenario=scenario.tag,
+        profile=settings.profile,
+        source=f"live/{scenario.name}",
+    )
+    return redact(exchange, [settings.api_key])
