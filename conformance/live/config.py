@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
 from ..profiles import PROFILES
@@ -43,14 +44,15 @@ class Settings:
     def url(self) -> str:
         if not self.endpoint:
             raise UsageError("no endpoint: pass --endpoint URL or set SSE_CONFORMANCE_ENDPOINT")
-        base = self.endpoint.rstrip("/")
-        return base if base.endswith("/chat/completions") else base + "/chat/completions"
+        parts = urlsplit(self.endpoint)
+        path = parts.path.rstrip("/")
+        if not path.endswith("/chat/completions"):
+            path += "/chat/completions"
+        return urlunsplit(parts._replace(path=path))
 
     @property
     def display_url(self) -> str:
         """The endpoint without credentials or query string, for reports."""
-        from urllib.parse import urlsplit, urlunsplit
-
         parts = urlsplit(self.url)
         host = parts.hostname or ""
         netloc = host + (f":{parts.port}" if parts.port else "")

@@ -1,0 +1,105 @@
+"""The live suite against the reference endpoint over a real socket: the conformant endpoint
+passes every rule under both profiles, each fault fails exactly its rules, each legal framing
+passes; and `sse-conformance run` works end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conformance import judge
+from conformance.findings import FAIL, WARN
+from conformance.live.config import load_settings
+from conformance.live.runner import run_scenario
+from conformance.live.scenarios import SCENARIOS
+
+reference = pytest.importorskip("conformance.reference")
+FAULTS = reference.FAULTS
+KEY_ENV = "SSE_CONFORMANCE_TEST_KEY"
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client() as c:
+        yield c
+
+
+@pytest.fixture(scope="module", params=["sansa", "openai"])
+def endpoint(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    with reference.serve_in_thread(reference.create_app(profile=request.param)) as url:
+        yield url, request.param
+
+
+def broken(client: httpx.Client, url: str, profile: str, fault: str | None = None, scenarios: list[str] | None = None) -> dict[str, set[str]]:
+    """Scenario -> rules that failed or warned, for a run of the scenarios."""
+    settings = load_settings({"endpoint": url, "profile": profile, "api_key_env": KEY_ENV, "timeout": 20}, env={KEY_ENV: "sk-reference"})
+    if fault is not None:
+        settings = type(settings)(**{**settings.__dict__, "headers": {"X-Conformance-Fault": fault}})
+    out = {}
+    for name in scenarios or list(SCENARIOS):
+        verdict = judge(run_scenario(client, settings, SCENARIOS[name]), profile)
+        out[name] = {r.rule for r in verdict.results if r.status in (FAIL, WARN)}
+    return out
+
+
+def test_the_conformant_endpoint_passes_every_scenario(client: httpx.Client, endpoint: tuple[str, str]) -> None:
+    url, profile = endpoint
+    assert broken(client, url, profile) == {name: set() for name in SCENARIOS}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_breaks_exactly_its_rules(client: httpx.Client, fault: str) -> None:
+    spec = FAULTS[fault]
+    with reference.serve_in_thread(reference.create_app(profile="sansa")) as url:
+        result = broken(client, url, "sansa", fault)
+    seen = set().union(*result.values())
+    expected = set(spec.rules) | ({"capture.complete"} if fault == "drop-connection" else set())
+    assert seen == expected, result
+    if spec.legal:
+        assert seen == set()
+
+
+def test_bad_key_and_invalid_params_are_judged_by_the_pre_stream_rules(client: httpx.Client, endpoint: tuple[str, str]) -> None:
+    url, profile = endpoint
+    settings = load_settings({"endpoint": url, "profile": profile, "api_key_env": KEY_ENV}, env={KEY_ENV: "sk-reference"})
+    for name, status in (("bad-key", 401), ("invalid-params", 400)):
+        ex = run_scenario(client, settings, SCENARIOS[name])
+        verdict = judge(ex, profile)
+        assert ex.status == status
+        assert {r.rule: r.status for r in verdict.results if r.rule.startswith("error.pre-stream")} == {
+            "error.pre-stream-shape": "pass",
+            "error.pre-stream-status": "pass",
+        }
+
+
+def _run_cli(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "run", "--reports", str(tmp), *args, "-q"],
+        capture_output=True, text=True, timeout=300, cwd=tmp, env=env,
+    )
+
+
+def test_run_against_the_embedded_endpoint_is_green_and_writes_reports(tmp_path: Path) -> None:
+    proc = _run_cli(tmp=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "embedded reference endpoint" in proc.stdout
+    assert (tmp_path / "report.html").stat().st_size > 1000
+    suites = ET.parse(tmp_path / "junit.xml").getroot()
+    cases = list(suites.iter("testcase"))
+    assert len(cases) >= len(SCENARIOS) * 30
+    assert not [c for c in cases if c.find("failure") is not None]
+
+
+def test_run_with_a_fault_fails_on_its_rule(tmp_path: Path) -> None:
+    proc = _run_cli("--fault", "role-repeated", tmp=tmp_path)
+    assert proc.returncode == 1
+    failures = {c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None}
+    assert failures == {"chunk.role-only-first"}
