@@ -119,7 +119,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     import uvicorn
 
-    app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key)
+    app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key, delay=args.delay)
     out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {args.api_key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
@@ -144,6 +144,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     srv.add_argument("--profile", choices=sorted(PROFILES))
     srv.add_argument("--fault", help="break one rule on every request (see --list-faults)")
     srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
+    srv.add_argument("--delay", type=float, default=0.002, help="seconds between events (default 0.002; 0 for benchmarks)")
     srv.add_argument("--list-faults", action="store_true", help="list the faults and the rules each one breaks")
     srv.set_defaults(func=cmd_serve)
 

@@ -103,3 +103,47 @@ def test_run_with_a_fault_fails_on_its_rule(tmp_path: Path) -> None:
     assert proc.returncode == 1
     failures = {c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None}
     assert failures == {"chunk.role-only-first"}
+
+
+def test_record_then_validate_offline_gives_the_live_verdict(tmp_path: Path) -> None:
+    import io
+
+    from conformance.cli import main
+
+    secret = "sk-reference"
+    with reference.serve_in_thread(reference.create_app(profile="sansa", api_key=secret)) as url:
+        os.environ[KEY_ENV] = secret
+        try:
+            out = io.StringIO()
+            assert main(["record", "--endpoint", url, "--api-key-env", KEY_ENV, "--out", str(tmp_path)], out, io.StringIO()) == 0
+        finally:
+            del os.environ[KEY_ENV]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted([f"{n}.sse" for n in SCENARIOS] + [f"{n}.json" for n in SCENARIOS])
+    for path in tmp_path.iterdir():
+        assert secret.encode() not in path.read_bytes(), path
+    report = io.StringIO()
+    assert main(["validate", "--format", "json", str(tmp_path)], report, io.StringIO()) == 0
+    import json
+
+    fixtures = json.loads(report.getvalue())["fixtures"]
+    assert all(f["ok"] and not f["findings"] for f in fixtures)
+    text = json.loads((tmp_path / "text.json").read_text())
+    assert text["timing"] and text["profile"] == "sansa" and "scenario" not in text
+    bad_key = json.loads((tmp_path / "bad-key.json").read_text())
+    assert bad_key["scenario"] == "bad-key" and bad_key["status"] == 401
+
+
+def test_serve_lists_its_faults_with_the_rules_they_break() -> None:
+    import io
+
+    from conformance.cli import main
+
+    out = io.StringIO()
+    assert main(["serve", "--list-faults"], out, io.StringIO()) == 0
+    text = out.getvalue()
+    for name, fault in FAULTS.items():
+        assert name in text
+        for rule in fault.rules:
+            assert rule in text
+    assert "legal framing" in text

@@ -1,0 +1,106 @@
+"""What the suite's capture costs a live read, measured against the reference endpoint.
+
+    python benchmarks/live_overhead.py [--chunks 10000] [--rounds 7]
+
+Starts the reference endpoint in its own process on loopback (no delay between events; its
+own process, so that the server does not compete with the reader for the GIL), asks for a stream of
+N content chunks, and reads it, alternating in each round:
+  (a) plain: httpx streaming, every piece read and dropped (what any client must do);
+  (b) capture: the suite's capture (timestamps every piece, keeps the bytes, builds the Exchange);
+  (c) for context, httpx-sse's iter_sse(), a real SSE client decoding events.
+Reports the best (least disturbed) run of each: chunks/s, and the per-chunk cost of capture
+over (a) in microseconds and percent; the medians are printed too, to show the noise. Target: capture adds under 5 % to reading a 10,000-chunk stream.
+Nothing is judged here: judging happens after capture and is measured by
+validate_throughput.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import httpx_sse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from conformance.live import Limits, capture  # noqa: E402
+
+
+@contextlib.contextmanager
+def server_process() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--delay", "0"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        for _ in range(200):  # wait until it accepts
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+HEADERS = {"authorization": "Bearer sk-reference"}
+
+
+def plain(client: httpx.Client, url: str, request: dict) -> int:
+    size = 0
+    with client.stream("POST", url, json=request, headers=HEADERS) as r:
+        for piece in r.iter_bytes():
+            size += len(piece)
+    return size
+
+
+def captured(client: httpx.Client, url: str, request: dict) -> int:
+    ex = capture(client, url, request, HEADERS, Limits(read=30, total=300))
+    assert ex.problem is None, ex.problem
+    return len(ex.body)
+
+
+def sse_client(client: httpx.Client, url: str, request: dict) -> int:
+    n = 0
+    with httpx_sse.connect_sse(client, "POST", url, json=request, headers=HEADERS) as source:
+        for _ in source.iter_sse():
+            n += 1
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    request = {"model": "sansa-reference", "stream": True, "messages": [{"role": "user", "content": "go"}], "x_length": args.chunks}
+    runs: dict[str, list[float]] = {"plain": [], "capture": [], "httpx-sse": []}
+    with server_process() as base, httpx.Client(timeout=60) as client:
+        url = base + "/chat/completions"
+        size = plain(client, url, request)  # warm up the connection and the server
+        for _ in range(args.rounds):
+            for name, fn in (("plain", plain), ("capture", captured), ("httpx-sse", sse_client)):
+                t0 = time.perf_counter()
+                fn(client, url, request)
+                runs[name].append(time.perf_counter() - t0)
+    chunks = args.chunks + 3  # content chunks + role, finish and [DONE]
+    best = {name: min(times) for name, times in runs.items()}
+    med = {name: statistics.median(times) for name, times in runs.items()}
+    print(f"stream: {chunks:,} events, {size / 1e6:.2f} MB, loopback, best and median of {args.rounds} rounds")
+    for name in runs:
+        print(f"  {name:<10} {best[name] * 1000:8.1f} ms  {chunks / best[name]:10,.0f} chunks/s   (median {med[name] * 1000:.1f} ms)")
+    for label, m in (("best", best), ("median", med)):
+        extra = m["capture"] - m["plain"]
+        print(f"capture overhead ({label}): {extra / chunks * 1e6:+.2f} us per chunk, {100 * extra / m['plain']:+.1f} % (target < 5 %)")
+
+
+if __name__ == "__main__":
+    main()
