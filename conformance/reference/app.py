@@ -1,0 +1,203 @@
+"""The reference endpoint as a plain ASGI app: routing, auth, validation, errors, writing.
+
+No framework: the app is small, and owning every ``send`` is what lets faults write one byte
+at a time, hold the body back, or abort mid-body. It shares the JSON Schemas with the
+checker but never its parser, rules or judge (ARCHITECTURE.md, "Boundaries"): if both sides
+shared code, one bug would hide in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from .events import completion_object, iter_payloads, plan_answer
+from .faults import FAULTS, FaultContext, apply_fault
+from .framing import Wire, frame
+from .validate import RequestError, validate_request
+
+__all__ = ["DroppedConnection", "ReferenceApp", "create_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PROFILES = ("sansa", "openai")
+MODEL = "sansa-reference"
+MAX_BODY = 8 * 1024 * 1024  # a request body is kilobytes; refuse to buffer an unbounded one
+FAULT_HEADER = b"x-conformance-fault"
+
+
+class DroppedConnection(Exception):
+    """Raised on purpose by the drop-connection fault: the server then aborts the connection."""
+
+
+class _QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging a traceback for every drop the fault asked for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+def quiet_dropped_connections() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietDrops) for f in logger.filters):
+        logger.addFilter(_QuietDrops())
+
+
+def error_body(profile: str, status: int, code: str, message: str, param: str | None = None) -> bytes:
+    """sansa: {error: {code, message}}; openai: {error: {message, type, param, code}}."""
+    if profile == "openai":
+        kind = {401: "authentication_error", 402: "insufficient_quota"}.get(status, "invalid_request_error")
+        return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+    return orjson.dumps({"error": {"code": code, "message": message}})
+
+
+class ReferenceApp:
+    """An OpenAI-compatible ``/v1/chat/completions`` that streams as streaming.md says.
+
+    The fault (the app's, or the request's ``X-Conformance-Fault`` header) acts on streamed
+    answers of its scenario kinds only; ``stream: false`` answers and errors are never faulted.
+    """
+
+    def __init__(self, profile: str, fault: str | None, api_key: str, no_credits_key: str, delay: float) -> None:
+        self.profile, self.fault, self.delay = profile, fault, delay
+        self.api_key, self.no_credits_key = api_key, no_credits_key
+        # Set (from any thread) by serve_in_thread when the server stops: open streams then
+        # abort their connection at the next event instead of holding the shutdown up.
+        self.closing = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":  # when run with lifespan on: acknowledge and wait
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"].rstrip("/")
+        if method == "GET" and path == "/v1/models":
+            models = {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "sse-conformance"}]}
+            await self._json(send, 200, orjson.dumps(models))
+            return
+        if method != "POST" or path != "/v1/chat/completions":
+            await self._error(send, 404, "not_found", f"No route for {method} {scope['path']}.")
+            return
+        body = await self._read_body(receive)
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        try:
+            self._authorize(headers.get(b"authorization", b""))
+            if body is None:
+                raise RequestError(400, "invalid_request", f"The body exceeds {MAX_BODY} bytes.")
+            request = validate_request(body)
+            fault = self._fault(headers.get(FAULT_HEADER))
+        except RequestError as exc:
+            await self._error(send, exc.status, exc.code, exc.message, exc.param)
+            return
+        answer = plan_answer(request, self.profile)
+        if request.get("stream") is not True:
+            await self._json(send, 200, orjson.dumps(completion_object(answer, self.profile)))
+            return
+        options = request.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        wire = Wire(iter_payloads(answer, self.profile, include_usage))
+        if fault is not None:
+            apply_fault(fault, wire, FaultContext(request, self.profile), answer.kind)
+        gone = asyncio.ensure_future(receive())  # completes with http.disconnect when the client leaves
+        try:
+            await self._stream(send, wire, gone)
+        finally:
+            gone.cancel()
+
+    def _authorize(self, header: bytes) -> None:
+        scheme, _, key = header.decode("latin-1").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key or key not in (self.api_key, self.no_credits_key):
+            raise RequestError(401, "invalid_api_key", "Missing or invalid API key: send Authorization: Bearer KEY.")
+        if key == self.no_credits_key:
+            raise RequestError(402, "insufficient_credits", "Insufficient credits. This key has no credits left.")
+
+    def _fault(self, header: bytes | None) -> str | None:
+        if header is None:
+            return self.fault
+        name = header.decode("latin-1").strip()
+        if name.lower() == "none":
+            return None
+        if name not in FAULTS:
+            raise RequestError(400, "unknown_fault", f"Unknown fault {name!r} in X-Conformance-Fault.")
+        return name
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> bytes | None:
+        parts, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return b""
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            parts.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(parts)
+
+    async def _json(self, send: Send, status: int, body: bytes) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _error(self, send: Send, status: int, code: str, message: str, param: str | None = None) -> None:
+        await self._json(send, status, error_body(self.profile, status, code, message, param))
+
+    async def _stream(self, send: Send, wire: Wire, gone: asyncio.Future[Any]) -> None:
+        """Event by event with ``delay`` between, unless the wire says otherwise."""
+        headers = [(b"content-type", wire.content_type.encode()), (b"cache-control", b"no-cache")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        pieces = frame(wire)
+        if wire.buffered:
+            await asyncio.sleep(wire.buffered)
+            pieces = iter([b"".join(pieces)])
+        for n, piece in enumerate(pieces):
+            if gone.done():
+                return  # the client left: stop generating (sends after a disconnect are dropped)
+            if self.closing:
+                raise DroppedConnection("the server is stopping")
+            if n and self.delay and not wire.buffered:
+                await asyncio.sleep(self.delay)
+            if wire.byte_per_write:
+                for i in range(len(piece)):
+                    await send({"type": "http.response.body", "body": piece[i : i + 1], "more_body": True})
+                    await asyncio.sleep(0)  # let the loop flush each byte on its own
+            else:
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                if not self.delay and n % 4 == 3:
+                    # delay 0 (benchmarks): give the loop a turn, so a disconnect is noticed
+                    # before asyncio starts logging writes to a dead socket (after 5)
+                    await asyncio.sleep(0)
+        if wire.drop:
+            raise DroppedConnection("drop-connection fault: abort mid-body")
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def create_app(
+    profile: str = "sansa",
+    fault: str | None = None,
+    api_key: str = "sk-reference",
+    no_credits_key: str = "sk-no-credits",
+    delay: float = 0.002,
+) -> ReferenceApp:
+    """The reference endpoint; ``fault`` (a FAULTS name) acts on every request of its kinds."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    if fault is not None and fault not in FAULTS:
+        raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+    if delay < 0:
+        raise ValueError("delay must be >= 0")
+    quiet_dropped_connections()
+    return ReferenceApp(profile, fault, api_key, no_credits_key, delay)

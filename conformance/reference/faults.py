@@ -1,0 +1,15 @@
+"""The fault registry: named, documented ways to break (or legally bend) one stream.
+
+Each fault edits a ``Wire`` (payloads, headers, framing, write mode) built for a conformant
+answer. ``Fault.rules`` lists every rule id that fails or warns when the fault acts on a
+request of one of its ``scenarios``, judged under profile ``sansa`` (the spec): tests judge
+the endpoint's output with the checker and demand exactly that set. On a request of any
+other kind the fault does nothing and the stream stays conformant.
+"""
+
+from . import payload_faults, wire_faults
+from .registry import ALL_KINDS, FAULTS, Fault, FaultContext, apply_fault
+
+_REGISTERED = (payload_faults, wire_faults)  # importing them is what fills FAULTS, in this order
+
+__all__ = ["ALL_KINDS", "FAULTS", "Fault", "FaultContext", "apply_fault"]

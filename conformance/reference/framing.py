@@ -1,0 +1,71 @@
+"""Payloads -> bytes on the wire, written by our own framer (never the checker's parser).
+
+``Wire`` is everything about one response a fault may change besides the payloads: the
+media type, the line ending, comments, ``data:`` style, and how the bytes are written
+(event by event, one byte per write, all at once after a pause, or cut off). The framer
+turns each payload into one event's bytes; the writer in ``app.py`` sends them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+__all__ = ["STREAM_CONTENT_TYPE", "Wire", "frame"]
+
+STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
+
+
+@dataclass
+class Wire:
+    """One streamed response, before framing. Faults edit it; the default is conformant."""
+
+    payloads: Iterable[dict[str, Any] | str]
+    content_type: str = STREAM_CONTENT_TYPE
+    eol: str = "\n"
+    # The ending of the body's very last line, where it must differ from ``eol``: a body
+    # that ends in a lone CR is a compat.no-trailing-cr warning, so CR framing ends in CRLF.
+    last_eol: str | None = None
+    comment: str | None = None  # a comment line written before every event (keep-alives)
+    data_space: bool = True  # "data: x" rather than "data:x"
+    multiline: bool = False  # each payload pretty-printed over several data: lines
+    byte_per_write: bool = False
+    buffered: float = 0.0  # hold the whole body this long, then send it in one write
+    drop: bool = False  # abort the connection after the payloads instead of ending the body
+
+    def materialize(self) -> list[Any]:
+        """The payloads as a list (dicts and ``"[DONE]"``), for faults that edit them in place."""
+        if not isinstance(self.payloads, list):
+            self.payloads = list(self.payloads)
+        return self.payloads
+
+
+def _lines(payload: dict[str, Any] | str, multiline: bool) -> list[str]:
+    if isinstance(payload, str):
+        return [payload]
+    if multiline:
+        # A line break between JSON tokens is whitespace, so the joined data is the same
+        # object; indent=1 never produces an empty line.
+        return json.dumps(payload, indent=1, ensure_ascii=False).split("\n")
+    return [orjson.dumps(payload).decode()]
+
+
+def frame(wire: Wire) -> Iterator[bytes]:
+    """One ``bytes`` per event: optional comment, data lines, the dispatching blank line."""
+    prefix = "data: " if wire.data_space else "data:"
+    eol = wire.eol
+    comment = f"{wire.comment}{eol}" if wire.comment is not None else ""
+    previous: str | None = None
+    for payload in wire.payloads:
+        if previous is not None:
+            yield previous.encode()
+        body = "".join(f"{prefix}{line}{eol}" for line in _lines(payload, wire.multiline))
+        previous = f"{comment}{body}{eol}"
+    if previous is not None:
+        if wire.last_eol is not None:
+            previous = previous[: -len(eol)] + wire.last_eol
+        yield previous.encode()

@@ -1,0 +1,186 @@
+"""Faults that edit the payloads: chunks, usage, [DONE], error events, tool calls, reasoning.
+
+Each takes the conformant payload list (dicts plus ``"[DONE]"``) and breaks one thing, so
+that the checker flags exactly the rules the fault declares (and nothing else).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .events import DONE
+from .framing import Wire
+from .registry import TEXT, TOOLS, FaultContext, fault
+
+Payloads = list[Any]
+
+# ---- where things are in a payload list -------------------------------------------------
+
+
+def _chunks(ps: Payloads) -> list[int]:
+    return [i for i, p in enumerate(ps) if isinstance(p, dict) and isinstance(p.get("choices"), list)]
+
+
+def _delta(p: dict[str, Any]) -> dict[str, Any]:
+    return p["choices"][0]["delta"] if p["choices"] else {}
+
+
+def _with(ps: Payloads, key: str) -> list[int]:
+    """Chunks whose first choice's delta carries a non-empty ``key``."""
+    return [i for i in _chunks(ps) if _delta(ps[i]).get(key)]
+
+
+def _finish(ps: Payloads) -> dict[str, Any]:
+    """The choice object that finishes last."""
+    finishing: list[dict[str, Any]] = [c for i in _chunks(ps) for c in ps[i]["choices"] if c.get("finish_reason")]
+    return finishing[-1]
+
+
+def cut(ps: Payloads, contents: int = 2) -> None:
+    """Keep the stream up to its ``contents``-th content chunk (fewer if the answer is shorter)."""
+    where = _with(ps, "content")
+    del ps[where[min(contents, len(where)) - 1] + 1 :]
+
+
+def _error(ctx: FaultContext, finish: str | None) -> dict[str, Any]:
+    if ctx.profile == "openai":
+        error: dict[str, Any] = {"message": "Provider disconnected", "type": "server_error", "param": None, "code": "provider_error"}
+    else:
+        error = {"code": "provider_error", "message": "Provider disconnected"}
+    return {"error": error, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+
+
+# ---- chunks and usage ---------------------------------------------------------------------
+
+
+@fault("role-repeated", "A later delta repeats role 'assistant'.", ("chunk.role-only-first",), TEXT)
+def _role_repeated(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    where = _with(ps, "content")
+    _delta(ps[where[min(1, len(where) - 1)]])["role"] = "assistant"
+
+
+@fault("role-missing", "The first delta has no role.", ("chunk.role-first",), TEXT)
+def _role_missing(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    del _delta(ps[_chunks(ps)[0]])["role"]
+
+
+@fault("usage-middle", "A middle chunk carries usage too (the last one still does).", ("usage.only-last",), TEXT)
+def _usage_middle(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    usage = next((ps[i]["usage"] for i in _chunks(ps) if ps[i].get("usage")), None)
+    where = _with(ps, "content")
+    ps[where[len(where) // 2]]["usage"] = copy.deepcopy(usage or {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+
+
+@fault("usage-missing", "No chunk carries usage.", ("usage.present-last",), TEXT)
+def _usage_missing(wire: Wire, ctx: FaultContext) -> None:
+    for i in _chunks(ps := wire.materialize()):
+        ps[i].pop("usage", None)
+
+
+@fault("usage-wrong-totals", "total_tokens is one more than prompt + completion.", ("usage.totals",), TEXT)
+def _usage_wrong_totals(wire: Wire, ctx: FaultContext) -> None:
+    for i in _chunks(ps := wire.materialize()):
+        if ps[i].get("usage"):
+            ps[i]["usage"]["total_tokens"] += 1
+
+
+@fault("bad-finish-reason", "The choice finishes with 'end_turn', outside the enum.", ("chunk.finish-reason-enum",), TEXT)
+def _bad_finish(wire: Wire, ctx: FaultContext) -> None:
+    _finish(wire.materialize())["finish_reason"] = "end_turn"
+
+
+# ---- [DONE] and mid-stream errors ---------------------------------------------------------
+
+
+@fault("no-done", "The stream is complete but never sends data: [DONE].", ("sse.done",), TEXT)
+def _no_done(wire: Wire, ctx: FaultContext) -> None:
+    wire.materialize().remove(DONE)
+
+
+@fault("after-done", "A copy of the last content chunk follows [DONE].", ("sse.nothing-after-done",), TEXT)
+def _after_done(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    ps.append(copy.deepcopy(ps[_with(ps, "content")[-1]]))
+
+
+@fault(
+    "error-without-finish",
+    "After two content chunks an error event whose choices[0].finish_reason is null, then [DONE]: "
+    "the event has the wrong shape, and since it carries choices (section 6) it finishes nothing, "
+    "so the choice never finishes.",
+    ("chunk.finish-reason-once", "error.mid-stream-shape"),
+    TEXT,
+)
+def _error_without_finish(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    cut(ps)
+    ps += [_error(ctx, None), DONE]
+
+
+@fault("error-without-done", "After two content chunks a proper error event, then the body ends (no [DONE]).", ("error.done-after", "sse.done"), TEXT)
+def _error_without_done(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    cut(ps)
+    ps.append(_error(ctx, "error"))
+
+
+# ---- tool calls ---------------------------------------------------------------------------
+
+
+def _entries(ps: Payloads, call: int = 0) -> list[dict[str, Any]]:
+    return [e for i in _with(ps, "tool_calls") for e in _delta(ps[i])["tool_calls"] if e.get("index") == call]
+
+
+@fault("tool-call-no-id", "The first fragment of tool call 0 has no id.", ("tools.first-fragment",), TOOLS)
+def _tool_no_id(wire: Wire, ctx: FaultContext) -> None:
+    del _entries(wire.materialize())[0]["id"]
+
+
+@fault("tool-args-not-json", "Tool call 0's arguments lose their quotes and closing brace ({city: Paris...).", ("tools.arguments-json",), TOOLS)
+def _tool_args(wire: Wire, ctx: FaultContext) -> None:
+    parts = [e["function"] for e in _entries(wire.materialize()) if e["function"].get("arguments")]
+    broken = "".join(p["arguments"] for p in parts).replace('"', "")[:-1] or "{"
+    size = -(-len(broken) // len(parts))
+    for k, part in enumerate(parts):
+        part["arguments"] = broken[k * size : (k + 1) * size]
+
+
+@fault("tool-wrong-finish", "The choice streams tool calls but finishes with 'stop'.", ("tools.finish-reason",), TOOLS)
+def _tool_finish(wire: Wire, ctx: FaultContext) -> None:
+    _finish(wire.materialize())["finish_reason"] = "stop"
+
+
+@fault("tool-undeclared", "Tool call 0 calls a function the request did not declare.", ("tools.declared",), TOOLS)
+def _tool_undeclared(wire: Wire, ctx: FaultContext) -> None:
+    declared = {t["function"]["name"] for t in ctx.request.get("tools") or []}
+    name = "undeclared_tool"
+    while name in declared:
+        name += "_x"
+    _entries(wire.materialize())[0]["function"]["name"] = name
+
+
+# ---- reasoning and structured output -----------------------------------------------------
+
+
+@fault("reasoning-after-content", "The last reasoning chunk arrives after the first content chunk.", ("reasoning.before-content",), ("reasoning",))
+def _reasoning_late(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    moved = ps.pop(_with(ps, "reasoning")[-1])  # both profiles stream the string field
+    ps.insert(_with(ps, "content")[0] + 1, moved)
+
+
+@fault(
+    "structured-code-fence",
+    "The JSON content is wrapped in ```json fences.",
+    ("structured.partial-json", "structured.valid-json"),
+    ("structured",),
+)
+def _code_fence(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    where = _with(ps, "content")
+    _delta(ps[where[0]])["content"] = "```json\n" + _delta(ps[where[0]])["content"]
+    _delta(ps[where[-1]])["content"] += "\n```"

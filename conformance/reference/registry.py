@@ -1,0 +1,71 @@
+"""The fault registry: the ``Fault`` record, the table of transformations, and applying one.
+
+The faults themselves live in ``payload_faults`` (edits of the chunks) and ``wire_faults``
+(headers, framing and delivery); ``faults`` imports both, which registers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .framing import Wire
+
+__all__ = ["ALL_KINDS", "FAULTS", "TEXT", "TOOLS", "Fault", "FaultContext", "apply_fault", "fault"]
+
+ALL_KINDS = ("text", "length", "tools", "parallel-tools", "reasoning", "structured", "stream-options")
+TEXT = ("text", "length", "stream-options")  # plain-text answers, whatever else the request set
+TOOLS = ("tools", "parallel-tools")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One way to break a stream (or, ``legal``, to frame it awkwardly but correctly).
+
+    ``rules``: every rule id that fails or warns when the fault acts, judged under profile
+    ``sansa``; ``scenarios``: the answer kinds it acts on (``ALL_KINDS``).
+    """
+
+    name: str
+    description: str
+    rules: tuple[str, ...]
+    scenarios: tuple[str, ...]
+    legal: bool = False
+
+
+@dataclass(frozen=True)
+class FaultContext:
+    """What a transformation may need besides the wire."""
+
+    request: dict[str, Any]
+    profile: str
+
+
+Transform = Callable[[Wire, FaultContext], None]
+_TRANSFORMS: dict[str, Transform] = {}
+FAULTS: dict[str, Fault] = {}
+
+
+def fault(
+    name: str, description: str, rules: tuple[str, ...], scenarios: tuple[str, ...], legal: bool = False
+) -> Callable[[Transform], Transform]:
+    """Register a transformation under ``name``; a duplicate name is a programming error."""
+
+    def register(fn: Transform) -> Transform:
+        if name in FAULTS:
+            raise ValueError(f"duplicate fault {name!r}")
+        FAULTS[name] = Fault(name, description, rules, scenarios, legal)
+        _TRANSFORMS[name] = fn
+        return fn
+
+    return register
+
+
+def apply_fault(name: str, wire: Wire, ctx: FaultContext, kind: str) -> bool:
+    """Apply fault ``name`` if it acts on answers of ``kind``; True when it did."""
+    if kind not in FAULTS[name].scenarios:
+        return False
+    _TRANSFORMS[name](wire, ctx)
+    return True
+

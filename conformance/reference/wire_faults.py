@@ -1,0 +1,75 @@
+"""Faults that change how the payloads travel: headers, delivery, and the legal framings.
+
+The legal framings are what a careful client must accept (CRLF, lone CR, comments,
+``data:`` without a space, multi-line data, one byte per write); the others break delivery.
+"""
+
+from __future__ import annotations
+
+from .framing import Wire
+from .payload_faults import cut
+from .registry import ALL_KINDS, TEXT, FaultContext, fault
+
+# ---- headers and delivery -----------------------------------------------------------------
+
+
+@fault("wrong-content-type", "The stream is sent as application/json.", ("sse.content-type",), TEXT)
+def _content_type(wire: Wire, ctx: FaultContext) -> None:
+    wire.content_type = "application/json"
+
+
+@fault("buffered", "Headers at once, then the whole body in one write after 0.7 s.", ("sse.incremental",), TEXT)
+def _buffered(wire: Wire, ctx: FaultContext) -> None:
+    wire.buffered = 0.7
+
+
+@fault(
+    "drop-connection",
+    "The role chunk and two content chunks, then the connection is aborted mid-body "
+    "(capture.complete is the live client's finding about the broken transfer).",
+    ("capture.complete", "chunk.finish-reason-once", "sse.done", "usage.present-last"),
+    TEXT,
+)
+def _drop(wire: Wire, ctx: FaultContext) -> None:
+    cut(wire.materialize())
+    wire.drop = True
+
+
+# ---- legal framings: awkward, yet every rule must pass ------------------------------------
+
+
+@fault("crlf", "Every line ends in CRLF.", (), ALL_KINDS, legal=True)
+def _crlf(wire: Wire, ctx: FaultContext) -> None:
+    wire.eol = "\r\n"
+
+
+@fault(
+    "cr",
+    "Every line ends in a lone CR, except the final blank line, which ends in CRLF: a body ending "
+    "in a lone CR would be a compat.no-trailing-cr warning.",
+    (),
+    ALL_KINDS,
+    legal=True,
+)
+def _cr(wire: Wire, ctx: FaultContext) -> None:
+    wire.eol, wire.last_eol = "\r", "\r\n"
+
+
+@fault("comments", "A ': keep-alive' comment line before every event.", (), ALL_KINDS, legal=True)
+def _comments(wire: Wire, ctx: FaultContext) -> None:
+    wire.comment = ": keep-alive"
+
+
+@fault("data-no-space", "'data:{...}' with no space after the colon.", (), ALL_KINDS, legal=True)
+def _no_space(wire: Wire, ctx: FaultContext) -> None:
+    wire.data_space = False
+
+
+@fault("multiline-data", "Each JSON payload pretty-printed over several data: lines (breaks fall between tokens).", (), ALL_KINDS, legal=True)
+def _multiline(wire: Wire, ctx: FaultContext) -> None:
+    wire.multiline = True
+
+
+@fault("byte-per-write", "Every byte of the body in its own write.", (), ALL_KINDS, legal=True)
+def _byte_per_write(wire: Wire, ctx: FaultContext) -> None:
+    wire.byte_per_write = True
