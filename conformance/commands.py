@@ -57,7 +57,8 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     reports.mkdir(parents=True, exist_ok=True)
     ini = empty / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
-    out = [str(empty), "-c", str(ini), "--rootdir", str(empty), "-p", "no:cacheprovider", "--endpoint", endpoint]
+    # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
+    out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
     for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout)):
         if value is not None:
             out += [flag, str(value)]

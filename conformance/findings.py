@@ -67,6 +67,8 @@ class Verdict:
     results: list[RuleResult]
     # what a client ends up with, per choice index (stream.AssembledChoice), for reports
     message: dict[int, Any] = field(default_factory=dict)
+    # delivery figures in seconds (timing.summarize), when arrival times were captured
+    timing: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

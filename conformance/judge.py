@@ -16,6 +16,7 @@ from .findings import ERROR, FAIL, NA, PASS, WARN, Finding, RuleResult, Verdict,
 from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
+from .timing import summarize
 
 __all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules"]
 
@@ -89,9 +90,10 @@ def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict
     results = [run_rule(r, stream) for r in rules if name in r.profiles]
     try:
         message = stream.message
-    except Exception:  # the assembler is best effort for reports; rules already judged
-        message = {}
-    return Verdict(stream.exchange.source, name, results, message)
+        timing = summarize(stream)
+    except Exception:  # best effort, for reports; the rules have judged already
+        message, timing = {}, None
+    return Verdict(stream.exchange.source, name, results, message, timing)
 
 
 def judge(

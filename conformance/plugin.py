@@ -130,6 +130,10 @@ class RuleItem(pytest.Item):
         if result is None:
             pytest.skip(f"{self.rule.id} does not apply under profile {verdict.profile}")
         self.user_properties.append(("sse_status", result.status))
+        if verdict.timing and self.rule.id == "sse.incremental":  # once per exchange, beside the rule that judges it
+            for key, value in verdict.timing.items():
+                if value is not None:
+                    self.user_properties.append((f"timing_{key}", round(value, 4) if isinstance(value, float) else value))
         if result.status == NA:
             pytest.skip(f"not applicable: {result.reason}")
         if result.status == WARN:

@@ -162,3 +162,21 @@ def test_settings_precedence(tmp_path: Any) -> None:
     s = load_settings({"model": "from-cli"}, env={"SSE_CONFORMANCE_PROFILE": "sansa", "SSE_CONFORMANCE_API_KEY": "k"}, pyproject=pyproject)
     assert (s.model, s.profile, s.api_key, s.skip) == ("from-cli", "sansa", "k", {"reasoning": "skipped by configuration"})
     assert Settings(endpoint="https://user:pw@api.example.com/v1?x=1").display_url == "https://api.example.com/v1/chat/completions"
+
+
+def test_delivery_figures_are_derived_from_arrival_times(client: httpx.Client) -> None:
+    body = stream_body(*text_stream("a", "b", "c"))
+    events = body.split(b"\n\n")[:-1]
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.2)
+        for e in events:
+            yield e + b"\n\n"
+            await asyncio.sleep(0.05)
+
+    t = judge(run(client, asgi(200, "text/event-stream", chunks))).timing
+    assert t is not None
+    assert t["events"] == 6 and t["chunks"] == 5
+    assert t["headers"] <= t["first_event"] and t["first_event"] >= 0.2
+    assert t["first_content"] > t["first_event"]  # the role chunk carries no content
+    assert 0.04 <= t["mean_gap"] <= t["max_gap"] < 1 and t["total"] >= t["first_content"]
