@@ -63,6 +63,7 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
         if value is not None:
             out += [flag, str(value)]
     out += [f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}", "--self-contained-html", "-ra"]
+    out += [f"--sse-json={reports / 'compliance.json'}", "-o", "junit_family=xunit2"]
     return out + extra
 
 
@@ -82,7 +83,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
                 out.flush()
                 code = pytest.main(_pytest_args(args, url, REFERENCE_KEY_ENV, extra, Path(tmp)))
-    out.write(f"sse-conformance: reports in {Path(args.reports) / 'report.html'} and {Path(args.reports) / 'junit.xml'}\n")
+    out.write(f"sse-conformance: reports in {Path(args.reports)}/: report.html, compliance.json, junit.xml\n")
     return int(code)
 
 

@@ -30,6 +30,7 @@ from .live.runner import new_client, run_scenario
 from .live.scenarios import SCENARIOS, Scenario
 from .profiles import PROFILES
 from .recordings import iter_recordings, load
+from .report import ComplianceCollector, exchange_payload, result_payload
 from .rules import Rule, all_rules
 
 
@@ -52,6 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model", default=None, help="model name sent in every live request")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
+    group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
+
+
+class ScenarioSkipped(Exception):
+    """The endpoint does not support a scenario: its items are skipped, and reported so."""
 
 
 class RuleFailure(Exception):
@@ -67,6 +73,15 @@ class RecordingFile(pytest.File):
 
     _verdict: Verdict | None = None
     _exchange: Exchange | None = None
+    exchange_reported = False
+    kind = "recording"
+
+    @property
+    def exchange_id(self) -> str:
+        return self.nodeid
+
+    def context(self) -> dict[str, Any]:
+        return {"source": self._exchange.extra.get("source") if self._exchange else None}
 
     def collect(self) -> list[pytest.Item]:
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules()]
@@ -89,10 +104,20 @@ class LiveScenario(pytest.Collector):
     _verdict: Verdict | None = None
     _exchange: Exchange | None = None
 
+    exchange_reported = False
+    kind = "live"
+
     def __init__(self, *, scenario: Scenario, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scenario = scenario
         self.settings = settings
+
+    @property
+    def exchange_id(self) -> str:
+        return f"live/{self.scenario.name}"
+
+    def context(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.name, "description": self.scenario.description}
 
     def collect(self) -> list[pytest.Item]:
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if self.settings.profile in r.profiles]
@@ -100,7 +125,7 @@ class LiveScenario(pytest.Collector):
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)
         if reason:
-            pytest.skip(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
+            raise ScenarioSkipped(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
         if self._verdict is None:
             stash = self.config.stash
             if _CLIENT not in stash:
@@ -119,6 +144,8 @@ class RuleItem(pytest.Item):
         super().__init__(**kwargs)
         self.rule = rule
         self.add_marker(pytest.mark.sse_rule(rule.id))
+        self._sse_payload: dict[str, Any] | None = None
+        self._sse_exchange: dict[str, Any] | None = None
 
     def runtest(self) -> None:
         assert isinstance(self.parent, (RecordingFile, LiveScenario))
@@ -126,9 +153,20 @@ class RuleItem(pytest.Item):
             exchange, verdict = self.parent.judged()
         except RecordingError as exc:
             pytest.fail(str(exc), pytrace=False)
+        except ScenarioSkipped as exc:
+            self._sse_payload = {
+                "exchange": self.parent.exchange_id, "rule": self.rule.id, "status": "skipped", "severity": self.rule.severity,
+                "reason": str(exc), "total": 0, "title": self.rule.title, "section": self.rule.section,
+                "source": self.rule.source, "findings": [],
+            }
+            pytest.skip(str(exc))
         result = verdict.result(self.rule.id)
         if result is None:
             pytest.skip(f"{self.rule.id} does not apply under profile {verdict.profile}")
+        self._sse_payload = result_payload(self.parent.exchange_id, exchange, result)
+        if not self.parent.exchange_reported:  # once per exchange and process
+            self.parent.exchange_reported = True
+            self._sse_exchange = exchange_payload(self.parent.exchange_id, self.parent.kind, exchange, verdict, self.parent.context())
         self.user_properties.append(("sse_status", result.status))
         if verdict.timing and self.rule.id == "sse.incremental":  # once per exchange, beside the rule that judges it
             for key, value in verdict.timing.items():
@@ -167,6 +205,31 @@ class RuleItem(pytest.Item):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
+    if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run, writes reports
+        config.pluginmanager.register(ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config)), "sse-compliance")
+
+
+def _report_meta(config: pytest.Config) -> dict[str, Any]:
+    """The page's header: the endpoint without credentials, model and profile."""
+    if config.getoption("--endpoint") is not None or _endpoint_configured():
+        try:
+            s = live_settings(config)
+            return {"endpoint": s.display_url, "model": s.model, "profile": s.profile}
+        except pytest.UsageError:
+            return {}
+    return {"endpoint": None, "model": None, "profile": config.getoption("--sse-profile") or "from each recording"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Carry the rule's result on the report as plain data (xdist ships it to the controller)."""
+    outcome = yield
+    if isinstance(item, RuleItem) and call.when == "call":
+        report = outcome.get_result()
+        if item._sse_payload is not None:
+            report.sse = item._sse_payload
+        if item._sse_exchange is not None:
+            report.sse_exchange = item._sse_exchange
 
 
 @pytest.hookimpl(tryfirst=True)

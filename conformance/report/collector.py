@@ -1,0 +1,85 @@
+"""Gathers every rule result from the test reports and writes compliance.json and the page.
+
+Runs on the process that writes reports: on the xdist controller (payloads arrive on the
+reports the workers send), or in a plain run. Workers do nothing here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .. import __version__
+from .html import render
+
+__all__ = ["COMPLIANCE_FORMAT", "ComplianceCollector"]
+
+COMPLIANCE_FORMAT = 1  # bump when the documented shape of compliance.json changes
+
+
+class ComplianceCollector:
+    def __init__(self, config: pytest.Config, json_path: str | None, meta: dict[str, Any]) -> None:
+        self.config = config
+        self.json_path = Path(json_path) if json_path else None
+        self.meta = meta
+        self.results: dict[tuple[str, str], dict[str, Any]] = {}
+        self.exchanges: dict[str, dict[str, Any]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "sse", None)
+        if payload:
+            self.results[(payload["exchange"], payload["rule"])] = payload
+        exchange = getattr(report, "sse_exchange", None)
+        if exchange:
+            self.exchanges.setdefault(exchange["id"], exchange)
+
+    def document(self) -> dict[str, Any]:
+        """compliance.json: the documented, stable shape (README, report/compliance.schema.json)."""
+        counts = {"pass": 0, "fail": 0, "warn": 0, "n/a": 0, "skipped": 0}
+        by_exchange: dict[str, dict[str, Any]] = {}
+        for (exchange_id, rule), res in self.results.items():
+            counts[res["status"]] += 1
+            entry = by_exchange.setdefault(exchange_id, {"id": exchange_id, "rules": {}})
+            entry["rules"][rule] = {k: res[k] for k in ("status", "severity", "reason", "total", "title", "section", "source", "findings")}
+        exchanges = []
+        for exchange_id, entry in by_exchange.items():
+            info = self.exchanges.get(exchange_id, {"id": exchange_id})
+            ok = not any(r["status"] == "fail" for r in entry["rules"].values())
+            exchanges.append({**info, "ok": ok, "rules": entry["rules"]})
+        return {
+            "format": COMPLIANCE_FORMAT,
+            "suite": {"name": "sse-conformance", "version": __version__},
+            "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            **self.meta,
+            "ok": counts["fail"] == 0,
+            "counts": counts,
+            "exchanges": exchanges,
+        }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        if self.results:
+            report.title = "sse-conformance: stream compliance report"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session) -> None:
+        if self.results:
+            prefix.extend(render(self.document()))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        # pytest-html writes the test id raw; a recording's file name must not become markup
+        test_id = report.nodeid + ("" if report.when == "call" else f"::{report.when}")
+        if len(cells) > 1:
+            cells[1] = f'<td class="col-testId">{escape(test_id)}</td>'
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.json_path is None or not self.results:
+            return
+        self.json_path.parent.mkdir(parents=True, exist_ok=True)
+        self.json_path.write_text(json.dumps(self.document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,88 @@
+"""Plain-data payloads for reports, built where the exchange is at hand (the test item).
+
+They must be JSON-serialisable: pytest-xdist carries them from the workers to the
+controller on the test reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..exchange import Exchange
+from ..findings import Finding, RuleResult, Verdict
+from ..rules import get_rule
+from ..sse import parse
+
+__all__ = ["TIMELINE_POINTS", "excerpt_around", "exchange_payload", "result_payload"]
+
+CONTEXT = 240  # bytes of stream shown before and after the offending event
+HIT = 600  # bytes of the offending event shown at most
+TIMELINE_POINTS = 400  # event arrivals kept for the timeline picture
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def excerpt_around(body: bytes, finding: Finding) -> dict[str, str] | None:
+    """The raw stream around the offending bytes: {before, hit, after}, as text, unescaped."""
+    if finding.offset is None:
+        return None
+    start = finding.offset
+    end = finding.end if finding.end is not None and finding.end > start else min(len(body), start + 80)
+    cut = end - start > HIT
+    hit_end = start + HIT if cut else end
+    return {
+        "before": _text(body[max(0, start - CONTEXT) : start]),
+        "hit": _text(body[start:hit_end]) + (" [...]" if cut else ""),
+        "after": _text(body[end : end + CONTEXT]),
+    }
+
+
+def result_payload(exchange_id: str, exchange: Exchange, result: RuleResult) -> dict[str, Any]:
+    rule = get_rule(result.rule)
+    return {
+        "exchange": exchange_id,
+        "rule": result.rule,
+        "status": result.status,
+        "severity": result.severity,
+        "reason": result.reason,
+        "total": result.total,
+        "title": rule.title,
+        "section": rule.section,
+        "source": rule.source,
+        "findings": [{**f.to_json(), "excerpt": excerpt_around(exchange.body, f)} for f in result.findings],
+    }
+
+
+def _arrivals(exchange: Exchange, verdict: Verdict) -> list[float]:
+    """Event arrival times for the timeline, thinned to TIMELINE_POINTS."""
+    if exchange.timing is None:
+        return []
+    parsed = parse(exchange.body)
+    times = [t for t in (exchange.timing.time_at(e.end) for e in parsed.events) if t is not None]
+    if len(times) > TIMELINE_POINTS:
+        step = len(times) / TIMELINE_POINTS
+        times = [times[int(i * step)] for i in range(TIMELINE_POINTS)] + [times[-1]]
+    return [round(t, 5) for t in times]
+
+
+def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: Verdict, context: dict[str, Any]) -> dict[str, Any]:
+    """Once per exchange: what was asked, what came back, what a client ends up with."""
+    return {
+        "id": exchange_id,
+        "kind": kind,  # live | recording
+        "profile": verdict.profile,
+        "ok": verdict.ok,
+        "request": exchange.request,
+        "status": exchange.status,
+        "content_type": exchange.header("content-type"),
+        "problem": exchange.problem,
+        "bytes": len(exchange.body),
+        "message": [m.to_json() for _, m in sorted(verdict.message.items())],
+        "timing": verdict.timing,
+        "arrivals": _arrivals(exchange, verdict),
+        "suite_version": __version__,
+        **context,
+    }

@@ -1,0 +1,157 @@
+"""The compliance page, as HTML fragments for pytest-html's summary section.
+
+pytest-html inserts these strings raw, so every value that came from the endpoint, the
+request or a file name is escaped here, at the one place where text becomes HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from ..rules import SECTIONS, all_rules
+from .timeline import timeline_svg
+
+STATUS_ORDER = {"fail": 4, "warn": 3, "skipped": 2, "pass": 1, "n/a": 0}
+LABEL = {"fail": "fail", "warn": "warning", "pass": "pass", "n/a": "n/a", "skipped": "skipped"}
+
+CSS = """
+.sse h2 {margin: 18px 0 6px} .sse table {border-collapse: collapse; margin: 6px 0}
+.sse td, .sse th {border: 1px solid #ccc; padding: 3px 7px; font-size: 13px; text-align: left; vertical-align: top}
+.sse .c-fail {background: #fdd; color: #900; font-weight: bold} .sse .c-warn {background: #fff3cd; color: #7a5b00}
+.sse .c-pass {background: #e6f4ea; color: #1e6b34} .sse .c-na {color: #999} .sse .c-skipped {background: #eee; color: #555}
+.sse .verdict-ok {color: #1e6b34; font-size: 20px; font-weight: bold} .sse .verdict-bad {color: #b00; font-size: 20px; font-weight: bold}
+.sse pre {background: #f7f7f7; border: 1px solid #ddd; padding: 6px; white-space: pre-wrap; word-break: break-all; max-height: 260px; overflow: auto; font-size: 12px}
+.sse mark {background: #ffe08a; outline: 1px solid #e0a800} .sse .sse-muted {color: #888}
+.sse .finding {border-left: 4px solid #b00; padding: 2px 10px; margin: 10px 0} .sse .finding.warn {border-left-color: #e0a800}
+.sse details {margin: 6px 0} .sse summary {cursor: pointer; font-weight: bold}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _anchor(exchange: str, rule: str) -> str:
+    return "sse-" + "".join(ch if ch.isalnum() else "-" for ch in f"{exchange}-{rule}")
+
+
+def _cls(status: str) -> str:
+    return {"n/a": "c-na"}.get(status, f"c-{status}")
+
+
+def header(doc: dict[str, Any]) -> str:
+    c = doc["counts"]
+    ok = doc["ok"]
+    verdict = (
+        '<span class="verdict-ok">Conforms: no error-level rule failed</span>'
+        if ok
+        else f'<span class="verdict-bad">Does not conform: {c["fail"]} rule check(s) failed</span>'
+    )
+    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", doc.get("profile") or "-"),
+            ("Suite", f"sse-conformance {doc['suite']['version']}"), ("Date", doc["generated"]),
+            ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
+    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f"<style>{CSS}</style><div class=\"sse\"><h2>Stream conformance</h2><p>{verdict}</p><table>{table}</table></div>"
+
+
+def matrix(doc: dict[str, Any]) -> str:
+    groups = list(dict.fromkeys(r.group for r in all_rules()))
+    head = "".join(f"<th>{_e(g)}</th>" for g in groups)
+    body = []
+    for ex in doc["exchanges"]:
+        cells = []
+        for g in groups:
+            rules = {k: v for k, v in ex["rules"].items() if k.split(".", 1)[0] == g}
+            if not rules:
+                cells.append('<td class="c-na">-</td>')
+                continue
+            worst = max(rules.values(), key=lambda r: STATUS_ORDER[r["status"]])["status"]
+            tip = "; ".join(f"{k}: {LABEL[v['status']]}" for k, v in rules.items())
+            bad = [k for k, v in rules.items() if v["status"] in ("fail", "warn")]
+            text = LABEL[worst] if not bad else f"{LABEL[worst]} ({len(bad)})"
+            if bad:
+                text = f'<a href="#{_anchor(ex["id"], bad[0])}">{_e(text)}</a>'
+            else:
+                text = _e(text)
+            cells.append(f'<td class="{_cls(worst)}" title="{_e(tip)}">{text}</td>')
+        body.append(f'<tr><th><a href="#{_anchor(ex["id"], "exchange")}">{_e(ex["id"])}</a></th>{"".join(cells)}</tr>')
+    return f'<div class="sse"><h2>Compliance matrix</h2><table><tr><th>scenario / recording</th>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _excerpt(ex: dict[str, str] | None) -> str:
+    if not ex:
+        return ""
+    return f'<pre>{_e(ex["before"])}<mark>{_e(ex["hit"])}</mark>{_e(ex["after"])}</pre>'
+
+
+def failures(doc: dict[str, Any]) -> str:
+    out = ['<div class="sse"><h2>Failures and warnings</h2>']
+    count = 0
+    for ex in doc["exchanges"]:
+        for rule, res in ex["rules"].items():
+            if res["status"] not in ("fail", "warn"):
+                continue
+            count += 1
+            kind = "warn" if res["status"] == "warn" else ""
+            out.append(f'<div class="finding {kind}" id="{_anchor(ex["id"], rule)}">')
+            out.append(f'<p><b>{_e(rule)}</b> ({_e(LABEL[res["status"]])}) in <b>{_e(ex["id"])}</b>: {_e(res["title"])} '
+                       f'<span class="sse-muted">[{_e(res["source"])}]</span></p>')
+            for f in res["findings"]:
+                where = ", ".join(p for p in (
+                    f"event #{f['event']}" if f["event"] is not None else "",
+                    f"byte {f['offset']}" if f["offset"] is not None else "",
+                    f["path"] or "") if p) or "whole exchange"
+                out.append(f'<p class="sse-muted">at {_e(where)}</p><pre>{_e(f["message"])}</pre>{_excerpt(f.get("excerpt"))}')
+            if res["total"] > len(res["findings"]):
+                out.append(f'<p class="sse-muted">... and {res["total"] - len(res["findings"])} more</p>')
+            out.append("</div>")
+    if not count:
+        out.append("<p>None.</p>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def _message(messages: list[dict[str, Any]]) -> str:
+    rows = []
+    for m in messages:
+        calls = "".join(f"<li>{_e(c['name'])}({_e(c['arguments'])}) <span class=\"sse-muted\">id {_e(c['id'])}, index {_e(c['index'])}</span></li>" for c in m["tool_calls"])
+        rows.append(
+            f"<tr><th>choice {_e(m['index'])}</th><td>"
+            + (f"<b>reasoning</b><pre>{_e(m['reasoning'])}</pre>" if m.get("reasoning") else "")
+            + f"<b>content</b><pre>{_e(m['content'])}</pre>"
+            + (f"<b>tool calls</b><ul>{calls}</ul>" if calls else "")
+            + f"<b>finish_reason</b> {_e(m['finish_reason'])} &nbsp; <b>usage</b> {_e(json.dumps(m['usage']))}</td></tr>"
+        )
+    return f"<table>{''.join(rows)}</table>" if rows else '<p class="sse-muted">No choices.</p>'
+
+
+def exchanges(doc: dict[str, Any]) -> str:
+    out = ['<div class="sse"><h2>Scenarios and recordings</h2>']
+    for ex in doc["exchanges"]:
+        t = ex.get("timing") or {}
+        figures = ", ".join(f"{k.replace('_', ' ')} {v * 1000:.0f} ms" if isinstance(v, float) else f"{k} {v}" for k, v in t.items() if v is not None)
+        out.append(f'<details id="{_anchor(ex["id"], "exchange")}" {"open" if not ex["ok"] else ""}><summary>{_e(ex["id"])}: '
+                   f'{"conforms" if ex["ok"] else "does not conform"} (status {_e(ex.get("status"))}, {_e(ex.get("bytes", 0))} bytes)</summary>')
+        if ex.get("problem"):
+            out.append(f"<p><b>Transport:</b> {_e(ex['problem'])}</p>")
+        out.append(timeline_svg(ex.get("arrivals") or [], t or None))
+        if figures:
+            out.append(f'<p class="sse-muted">{_e(figures)}</p>')
+        out.append(f"<b>Request</b><pre>{_e(json.dumps(ex.get('request'), indent=2, ensure_ascii=False))}</pre>")
+        out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}</details>")
+    out.append("</div>")
+    return "".join(out)
+
+
+def rule_list() -> str:
+    rows = "".join(
+        f"<tr><td>{_e(r.id)}</td><td>{_e(r.severity)}</td><td>{_e(r.section if r.section == 'suite' else f'{r.section}. {SECTIONS[r.section]}')}</td><td>{_e(r.title)}</td></tr>"
+        for r in all_rules()
+    )
+    return f'<div class="sse"><details><summary>The rules ({len(all_rules())})</summary><table><tr><th>rule</th><th>severity</th><th>section</th><th>what must hold</th></tr>{rows}</table></details></div>'
+
+
+def render(doc: dict[str, Any]) -> list[str]:
+    return [header(doc), matrix(doc), failures(doc), exchanges(doc), rule_list()]
