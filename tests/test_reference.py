@@ -524,7 +524,7 @@ def test_fault_registry() -> None:
         assert f.scenarios and set(f.scenarios) <= set(ALL_KINDS)
         assert set(f.rules) <= known, set(f.rules) - known
         assert f.legal == (f.rules == ()), f.name
-    assert {n for n, f in FAULTS.items() if f.legal} == {"crlf", "cr", "comments", "data-no-space", "multiline-data", "byte-per-write"}
+    assert {n for n, f in FAULTS.items() if f.legal} == {"crlf", "cr", "comments", "data-no-space", "multiline-data", "byte-per-write", "html-content"}
 
 
 FORBIDDEN = ("conformance.rules", "conformance.judge", "conformance.stream", "conformance.sse")

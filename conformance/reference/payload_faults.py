@@ -184,3 +184,22 @@ def _code_fence(wire: Wire, ctx: FaultContext) -> None:
     where = _with(ps, "content")
     _delta(ps[where[0]])["content"] = "```json\n" + _delta(ps[where[0]])["content"]
     _delta(ps[where[-1]])["content"] += "\n```"
+
+
+# ---- legal, but hostile to whoever renders it -----------------------------------------
+
+MARKUP = '<script>alert("sse")</script></td></tr><img src=x onerror=alert(1)>'
+
+
+@fault(
+    "html-content",
+    "The answer's text carries HTML and script (legal: reports must escape it, never run it).",
+    (),
+    TEXT,
+    legal=True,
+)
+def _html_content(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    texts = _with(ps, "content")
+    if texts:
+        _delta(ps[texts[0]])["content"] = MARKUP + _delta(ps[texts[0]])["content"]
