@@ -206,7 +206,9 @@ class RuleItem(pytest.Item):
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run, writes reports
-        config.pluginmanager.register(ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config)), "sse-compliance")
+        active = bool(config.getoption("--sse-fixtures") or config.getoption("--endpoint") or _endpoint_configured())
+        collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
+        config.pluginmanager.register(collector, "sse-compliance")
 
 
 def _report_meta(config: pytest.Config) -> dict[str, Any]:

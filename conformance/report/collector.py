@@ -23,8 +23,9 @@ COMPLIANCE_FORMAT = 1  # bump when the documented shape of compliance.json chang
 
 
 class ComplianceCollector:
-    def __init__(self, config: pytest.Config, json_path: str | None, meta: dict[str, Any]) -> None:
+    def __init__(self, config: pytest.Config, json_path: str | None, meta: dict[str, Any], active: bool = False) -> None:
         self.config = config
+        self.active = active  # recordings or live scenarios were asked for: the page is ours
         self.json_path = Path(json_path) if json_path else None
         self.meta = meta
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
@@ -63,7 +64,7 @@ class ComplianceCollector:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
-        if self.results:
+        if self.active:
             report.title = "sse-conformance: stream compliance report"
 
     @pytest.hookimpl(optionalhook=True)
