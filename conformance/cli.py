@@ -118,6 +118,10 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
     else:
         out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
+    if args.reports and paths:
+        from .commands import write_recording_reports
+
+        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out)
     return code
 
 
@@ -180,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")
+    val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.set_defaults(func=cmd_validate)
 
     rls = sub.add_parser("rules", help="list the rule catalogue")

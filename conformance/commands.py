@@ -87,6 +87,27 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     return int(code)
 
 
+def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO) -> int:
+    """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
+    live run, through the plugin's ``--sse-fixtures`` items (pytest in-process, quiet)."""
+    import pytest
+
+    target = Path(reports).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n", encoding="utf-8")
+        argv = [tmp, "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "-qq", "--no-header", "--tb=no", "-rN"]
+        for path in paths:
+            argv += ["--sse-fixtures", path]
+        if profile:
+            argv += ["--sse-profile", profile]
+        argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
+        code = pytest.main(argv)
+    out.write(f"sse-conformance: reports in {reports}/: report.html, compliance.json, junit.xml\n")
+    return int(code)
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings(
         {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}

@@ -249,8 +249,13 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         recordings = list(iter_recordings(paths))
     except RecordingError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    root = config.rootpath
     for path in recordings:
-        node = RecordingFile.from_parent(session, path=path.resolve())
+        full = path.resolve()
+        # the test id names the recording as the user would: relative to the rootdir when
+        # inside it, else as given (never a bare "::name")
+        nodeid = str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
+        node = RecordingFile.from_parent(session, path=full, nodeid=nodeid)
         items.extend(node.collect())
 
 

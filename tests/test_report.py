@@ -98,3 +98,15 @@ def test_recording_names_and_stream_bytes_are_escaped(pytester: pytest.Pytester)
     page = (pytester.path / "report.html").read_text()
     assert "<script>alert(8)" not in page and "<img src=x onerror=alert(7)>" not in page
     assert "&lt;/pre&gt;&lt;script&gt;alert(8)&lt;/script&gt;" in page
+
+
+def test_validate_writes_the_same_reports_for_recordings(tmp_path: Path) -> None:
+    (tmp_path / "good.sse").write_bytes(stream_body(chunk({"role": "assistant", "content": "hi"}), chunk({}, "stop", usage=USAGE)))
+    (tmp_path / "bad.sse").write_bytes(stream_body(chunk({"role": "assistant", "content": "hi"}), chunk({}, "stop", usage=USAGE), done=False))
+    proc = cli("validate", str(tmp_path), "--reports", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / "out" / "compliance.json").read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert {e["id"]: e["ok"] for e in doc["exchanges"]} == {"bad.sse": False, "good.sse": True}
+    assert doc["exchanges"][0]["kind"] == "recording"
+    assert "Compliance matrix" in (tmp_path / "out" / "report.html").read_text()
