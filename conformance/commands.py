@@ -135,7 +135,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         width = max(map(len, FAULTS))
         for fault in FAULTS.values():
             rules = ", ".join(fault.rules) if fault.rules else "none (legal framing: must pass)"
-            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}]\n")
+            when = f"; only when {fault.conditional}" if fault.conditional else ""
+            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
         return 0
     if args.fault and args.fault not in FAULTS:
         err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")

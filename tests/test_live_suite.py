@@ -61,6 +61,9 @@ def test_each_fault_breaks_exactly_its_rules(client: httpx.Client, fault: str) -
         result = broken(client, url, "sansa", fault)
     seen = set().union(*result.values())
     expected = set(spec.rules) | ({"capture.complete"} if fault == "drop-connection" else set())
+    if spec.conditional:  # the fixed scenarios may not meet its condition (the variants must)
+        assert seen <= expected, result
+        return
     assert seen == expected, result
     if spec.legal:
         assert seen == set()

@@ -81,6 +81,25 @@ def _usage_missing(wire: Wire, ctx: FaultContext) -> None:
         ps[i].pop("usage", None)
 
 
+def _non_ascii(request: dict[str, Any]) -> bool:
+    messages = request.get("messages")
+    return isinstance(messages, list) and any(
+        isinstance(m, dict) and isinstance(m.get("content"), str) and not m["content"].isascii() for m in messages
+    )
+
+
+@fault(
+    "unicode-usage-missing",
+    "No usage, but only when a message has a non-ASCII character: a bug only generated request variants find.",
+    ("usage.present-last",),
+    TEXT,
+    conditional="a message contains a non-ASCII character",
+)
+def _unicode_usage_missing(wire: Wire, ctx: FaultContext) -> None:
+    if _non_ascii(ctx.request):
+        _usage_missing(wire, ctx)
+
+
 @fault("usage-wrong-totals", "total_tokens is one more than prompt + completion.", ("usage.totals",), TEXT)
 def _usage_wrong_totals(wire: Wire, ctx: FaultContext) -> None:
     for i in _chunks(ps := wire.materialize()):

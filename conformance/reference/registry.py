@@ -32,6 +32,9 @@ class Fault:
     rules: tuple[str, ...]
     scenarios: tuple[str, ...]
     legal: bool = False
+    # acts only on some requests of its kinds (says which): fixed scenarios may not trigger
+    # it; generated request variants must find it
+    conditional: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,14 @@ FAULTS: dict[str, Fault] = {}
 
 
 def fault(
-    name: str, description: str, rules: tuple[str, ...], scenarios: tuple[str, ...], legal: bool = False
+    name: str, description: str, rules: tuple[str, ...], scenarios: tuple[str, ...], legal: bool = False, conditional: str | None = None
 ) -> Callable[[Transform], Transform]:
     """Register a transformation under ``name``; a duplicate name is a programming error."""
 
     def register(fn: Transform) -> Transform:
         if name in FAULTS:
             raise ValueError(f"duplicate fault {name!r}")
-        FAULTS[name] = Fault(name, description, rules, scenarios, legal)
+        FAULTS[name] = Fault(name, description, rules, scenarios, legal, conditional)
         _TRANSFORMS[name] = fn
         return fn
 
