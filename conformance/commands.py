@@ -59,7 +59,8 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
     # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
     out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
-    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout)):
+    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
+                        ("--variants", args.variants), ("--variants-seed", args.seed)):
         if value is not None:
             out += [flag, str(value)]
     out += [f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}", "--self-contained-html", "-ra"]
@@ -155,6 +156,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_live_options(run)
     run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")
     run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
+    run.add_argument("--variants", type=int, metavar="N", help="generated request variants, every rule checked on each (default 8; 0: off)")
+    run.add_argument("--seed", type=int, metavar="SEED", help="seed of the variants (default 0: reproducible)")
     run.set_defaults(func=cmd_run, passthrough=True)
 
     rec = sub.add_parser("record", help="capture every scenario into recordings (.sse + sidecar), key redacted")

@@ -14,20 +14,23 @@ Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .cli import excerpt, location
-from .errors import RecordingError
+from .errors import RecordingError, UsageError
 from .exchange import Exchange
-from .errors import UsageError
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
+
+DEFAULT_VARIANTS = 8
 from .judge import judge
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.runner import new_client, run_scenario
 from .live.scenarios import SCENARIOS, Scenario
+from .live.variants import VariantsOutcome, curl_command, explore
 from .profiles import PROFILES
 from .recordings import iter_recordings, load
 from .report import ComplianceCollector, exchange_payload, result_payload
@@ -54,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
+    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
+    group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
+    group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
 class ScenarioSkipped(Exception):
@@ -137,6 +143,54 @@ class LiveScenario(pytest.Collector):
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         return f"live/{self.scenario.name}", None, f"live/{self.scenario.name}"
+
+
+class VariantsFailure(Exception):
+    """Raised by the variants item: a generated request broke a rule (shrunk to the smallest)."""
+
+
+class LiveVariants(pytest.Item):
+    """Generated request variants (hypothesis): every error-level rule must hold for each."""
+
+    def __init__(self, *, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.outcome: VariantsOutcome | None = None
+        self._sse_payload: list[dict[str, Any]] | None = None
+        self._sse_exchange: dict[str, Any] | None = None
+
+    def runtest(self) -> None:
+        n = self.config.getoption("--variants")
+        budget = self.config.getoption("--variants-budget") or 4 * n + 4
+        stash = self.config.stash
+        if _CLIENT not in stash:
+            stash[_CLIENT] = new_client()
+        self.outcome = outcome = explore(stash[_CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
+        self.user_properties.append(("variants_sent", outcome.sent))
+        if outcome.ok:
+            return
+        assert outcome.exchange is not None and outcome.verdict is not None
+        self._sse_payload = [result_payload("live/variants", outcome.exchange, r) for r in outcome.verdict.results]
+        self._sse_exchange = exchange_payload("live/variants", "live", outcome.exchange, outcome.verdict, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"})
+        raise VariantsFailure()
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        out = self.outcome
+        if not isinstance(excinfo.value, VariantsFailure) or out is None or out.verdict is None or out.exchange is None:
+            return str(super().repr_failure(excinfo))
+        lines = [f"A generated request breaks {len([r for r in out.verdict.results if r.status == FAIL])} rule(s) "
+                 f"({out.sent} requests sent, {out.passed} variants passed{'; flaky' if out.flaky else ''}). Shrunk to the smallest request that still breaks it:"]
+        for r in out.verdict.results:
+            if r.status == FAIL:
+                for f in r.findings[:3]:
+                    lines.append(f"  {r.rule} at {location(f)}: {f.message.splitlines()[0]}")
+        # \u escapes in the display: the character that matters is often invisible (U+00A0)
+        lines += ["", "Minimal request:", json.dumps(out.request, indent=2, ensure_ascii=True), "", "Reproduce:", curl_command(self.settings, out.request or {})]
+        lines += [f"Note: {n}" for n in out.notes]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        return "live/variants", None, "live/variants"
 
 
 class RuleItem(pytest.Item):
@@ -226,7 +280,7 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Carry the rule's result on the report as plain data (xdist ships it to the controller)."""
     outcome = yield
-    if isinstance(item, RuleItem) and call.when == "call":
+    if isinstance(item, (RuleItem, LiveVariants)) and call.when == "call":
         report = outcome.get_result()
         if item._sse_payload is not None:
             report.sse = item._sse_payload
@@ -281,6 +335,8 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
     for scenario in SCENARIOS.values():
         node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
         items.extend(node.collect())
+    if config.getoption("--variants") > 0:
+        items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
 
 
 def _endpoint_configured() -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from .. import __version__
@@ -11,7 +13,7 @@ from .capture import Limits, capture
 from .config import Settings
 from .scenarios import BAD_KEY, Scenario
 
-__all__ = ["limits_for", "new_client", "run_scenario"]
+__all__ = ["capture_request", "limits_for", "new_client", "run_scenario"]
 
 
 def limits_for(settings: Settings) -> Limits:
@@ -23,19 +25,18 @@ def new_client() -> httpx.Client:
     return httpx.Client(follow_redirects=False, headers={"user-agent": f"sse-conformance/{__version__}"})
 
 
-def run_scenario(client: httpx.Client, settings: Settings, scenario: Scenario) -> Exchange:
+def capture_request(
+    client: httpx.Client, settings: Settings, request: dict[str, Any], *, key: str | None = None, tag: str | None = None, source: str = "<live>"
+) -> Exchange:
+    """Send one request with the configured key (or ``key``), capture it, redact it."""
     headers = {"content-type": "application/json", "accept": "text/event-stream", **settings.headers}
-    key = BAD_KEY if scenario.bad_key else settings.api_key
+    key = key or settings.api_key
     if key:
         headers["authorization"] = f"Bearer {key}"
-    exchange = capture(
-        client,
-        settings.url,
-        scenario.request(settings),
-        headers,
-        limits_for(settings),
-        scenario=scenario.tag,
-        profile=settings.profile,
-        source=f"live/{scenario.name}",
-    )
+    exchange = capture(client, settings.url, request, headers, limits_for(settings), scenario=tag, profile=settings.profile, source=source)
     return redact(exchange, [settings.api_key])
+
+
+def run_scenario(client: httpx.Client, settings: Settings, scenario: Scenario) -> Exchange:
+    key = BAD_KEY if scenario.bad_key else None
+    return capture_request(client, settings, scenario.request(settings), key=key, tag=scenario.tag, source=f"live/{scenario.name}")

@@ -33,8 +33,8 @@ class ComplianceCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "sse", None)
-        if payload:
-            self.results[(payload["exchange"], payload["rule"])] = payload
+        for one in payload if isinstance(payload, list) else [payload] if payload else []:
+            self.results[(one["exchange"], one["rule"])] = one
         exchange = getattr(report, "sse_exchange", None)
         if exchange:
             self.exchanges.setdefault(exchange["id"], exchange)

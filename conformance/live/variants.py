@@ -1,0 +1,223 @@
+"""Request variants: hypothesis generates requests, every rule must hold for each of them.
+
+The strategies follow ``schemas/request.json``: its numeric ranges, enums and the shape of
+tools and response formats are read from the schema, so the schema drives what is
+generated; what the schema leaves open (prompt text, parameter schemas of tools, response
+schemas) is drawn by hand-written strategies that stay meaningful (unicode with astral and
+right-to-left text, multi-turn conversations, nested arrays of objects, enums).
+
+Each variant is a real, possibly paid, request: the number of variants and a hard request
+budget bound the run, there is no deadline (network latency is not a bug), and the example
+database is off so that a CI run is reproducible from its seed alone. When a variant breaks
+an error-level rule, hypothesis shrinks it to the smallest request that still breaks it;
+that request is reported, with a ready-to-run curl command.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings
+from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure, Unsatisfiable
+
+from ..exchange import Exchange
+from ..findings import FAIL, Verdict
+from ..judge import judge
+from ..schemas import get_schema
+from .config import Settings
+from .runner import capture_request
+
+__all__ = ["VariantsOutcome", "curl_command", "explore", "requests"]
+
+# ---------------------------------------------------------------------------------------
+# strategies
+
+SAMPLES = ["Hello!", "مرحبا بالعالم", "שלום עולם", "こんにちは", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀🚀", "naïve café", "Zürich – €", "\u200fRTL mark"]
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+
+
+def _text(max_size: int = 120) -> st.SearchStrategy[str]:
+    """Prompt text: any printable unicode (astral included, no lone surrogates), samples of
+    RTL and emoji text, empty, and long."""
+    chars = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
+    return st.one_of(
+        st.text(chars, max_size=max_size),
+        st.sampled_from(SAMPLES),
+        st.just(""),
+        st.integers(200, 2000).map(lambda n: ("lorem ipsum " * n)[:n]),
+    )
+
+
+def _range(prop: dict[str, Any]) -> st.SearchStrategy[float]:
+    """A number strategy within a request.json property's documented range."""
+    typed = prop.get("type")
+    kinds = typed if isinstance(typed, list) else [typed]
+    lo, hi = prop.get("minimum"), prop.get("maximum")
+    if "integer" in kinds:
+        return st.integers(lo if lo is not None else 0, hi if hi is not None else 2**31 - 1)
+    return st.floats(lo if lo is not None else -1e6, hi if hi is not None else 1e6, allow_nan=False).map(lambda x: round(x, 3))
+
+
+def json_schemas(max_leaves: int = 6) -> st.SearchStrategy[dict[str, Any]]:
+    """Object schemas for tool parameters and response formats: scalars, enums, arrays of
+    objects, nesting; every property required and no extra ones (what strict modes need)."""
+    leaf = st.one_of(
+        st.just({"type": "string"}),
+        st.just({"type": "boolean"}),
+        st.integers(0, 50).map(lambda lo: {"type": "integer", "minimum": lo, "maximum": lo + 100}),
+        st.just({"type": "number"}),
+        st.lists(st.text(string.ascii_lowercase, min_size=1, max_size=8), min_size=1, max_size=4, unique=True).map(
+            lambda values: {"type": "string", "enum": values}
+        ),
+    )
+
+    def objects(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict[str, Any]]:
+        return st.dictionaries(NAMES, children, min_size=1, max_size=4).map(
+            lambda props: {"type": "object", "properties": props, "required": sorted(props), "additionalProperties": False}
+        )
+
+    nested = st.recursive(leaf, lambda kids: objects(kids) | kids.map(lambda s: {"type": "array", "items": s}), max_leaves=max_leaves)
+    return objects(nested)
+
+
+def _messages() -> st.SearchStrategy[list[dict[str, Any]]]:
+    turn = st.tuples(_text(), _text(60)).map(lambda qa: [{"role": "user", "content": qa[0]}, {"role": "assistant", "content": qa[1]}])
+    system = st.one_of(st.just([]), _text(80).map(lambda t: [{"role": "system", "content": t}]))
+    return st.builds(
+        lambda sys_msgs, turns, last: sys_msgs + [m for t in turns for m in t] + [{"role": "user", "content": last}],
+        system,
+        st.lists(turn, max_size=2),
+        _text(),
+    )
+
+
+def _tools() -> st.SearchStrategy[dict[str, Any]]:
+    tool = st.builds(
+        lambda name, params, desc: {"type": "function", "function": {"name": name, "description": desc, "parameters": params}},
+        NAMES,
+        json_schemas(),
+        _text(40),
+    )
+    tools = st.lists(tool, min_size=1, max_size=3, unique_by=lambda t: t["function"]["name"])
+    return tools.flatmap(
+        lambda ts: st.fixed_dictionaries(
+            {"tools": st.just(ts)},
+            optional={
+                "tool_choice": st.sampled_from(["auto", "required"])
+                | st.sampled_from([t["function"]["name"] for t in ts]).map(lambda n: {"type": "function", "function": {"name": n}}),
+                "parallel_tool_calls": st.booleans(),
+            },
+        )
+    )
+
+
+def _response_format() -> st.SearchStrategy[dict[str, Any]]:
+    return st.builds(
+        lambda name, schema: {"response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}},
+        NAMES,
+        json_schemas(),
+    )
+
+
+def requests(cfg: Settings) -> st.SearchStrategy[dict[str, Any]]:
+    """Streaming chat requests valid against schemas/request.json."""
+    props = get_schema("request.json").schema["properties"]
+    optional: dict[str, st.SearchStrategy[Any]] = {
+        "temperature": _range(props["temperature"]),
+        "top_p": _range(props["top_p"]),
+        "presence_penalty": _range(props["presence_penalty"]),
+        "frequency_penalty": _range(props["frequency_penalty"]),
+        "max_tokens": st.integers(1, 64),
+        "seed": st.integers(0, 2**31 - 1),
+        "stop": st.one_of(st.text(string.ascii_letters + " .", min_size=1, max_size=5), st.lists(st.text(string.ascii_letters, min_size=1, max_size=4), min_size=1, max_size=4)),
+        "stream_options": st.just({"include_usage": True}),
+        "user": st.from_regex(r"user-[0-9]{1,6}", fullmatch=True),
+    }
+    base = st.fixed_dictionaries({"model": st.just(cfg.model), "stream": st.just(True), "messages": _messages()}, optional=optional)
+    extra = st.one_of(st.just({}), _tools(), _response_format(), st.just(dict(cfg.reasoning)))
+    return st.builds(lambda b, e: {**b, **e}, base, extra)
+
+
+# ---------------------------------------------------------------------------------------
+# exploring
+
+
+class _Broken(Exception):
+    """A variant broke an error-level rule; hypothesis shrinks on it."""
+
+    def __init__(self, request: dict[str, Any], exchange: Exchange, verdict: Verdict) -> None:
+        self.request, self.exchange, self.verdict = request, exchange, verdict
+        super().__init__(", ".join(sorted(r.rule for r in verdict.results if r.status == FAIL)))
+
+
+@dataclass
+class VariantsOutcome:
+    sent: int = 0  # requests actually sent (never above the budget)
+    passed: int = 0
+    request: dict[str, Any] | None = None  # the minimal failing request
+    exchange: Exchange | None = None
+    verdict: Verdict | None = None
+    flaky: bool = False  # the failure did not reproduce when replayed
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.request is None
+
+
+def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int, budget: int) -> VariantsOutcome:
+    """Send up to ``variants`` generated requests (plus shrinking, never above ``budget``)."""
+    outcome = VariantsOutcome()
+    rule_filter: set[str] | None = None  # while shrinking: keep breaking the same rules
+
+    @settings(
+        max_examples=variants,
+        deadline=None,
+        database=None,
+        phases=(Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        derandomize=False,
+        print_blob=False,
+    )
+    @seed(seed_value)
+    @given(requests(cfg))
+    def check(request: dict[str, Any]) -> None:
+        nonlocal rule_filter
+        assume(outcome.sent < budget)  # out of budget: no more requests, shrinking stops here
+        outcome.sent += 1
+        exchange = capture_request(client, cfg, request, source=f"live/variant-{outcome.sent}")
+        verdict = judge(exchange, cfg.profile)
+        failed = {r.rule for r in verdict.results if r.status == FAIL}
+        if failed and (rule_filter is None or failed & rule_filter):
+            rule_filter = rule_filter or failed
+            outcome.request, outcome.exchange, outcome.verdict = exchange.request, exchange, verdict
+            raise _Broken(request, exchange, verdict)
+        outcome.passed += 1
+
+    try:
+        check()
+    except _Broken as broken:  # the shrunk (minimal) failing variant, replayed last
+        outcome.request, outcome.exchange, outcome.verdict = broken.exchange.request, broken.exchange, broken.verdict
+    except FlakyFailure:
+        outcome.flaky = True
+        outcome.notes.append("the failure did not reproduce when hypothesis replayed it (a flaky endpoint)")
+    except Unsatisfiable:
+        outcome.notes.append(f"the request budget ({budget}) ran out before any variant could be judged")
+    if outcome.sent >= budget:
+        outcome.notes.append(f"the request budget of {budget} was reached")
+    return outcome
+
+
+def curl_command(cfg: Settings, request: dict[str, Any]) -> str:
+    """A ready-to-run curl for a request; the key stays in its environment variable."""
+    body = json.dumps(request, ensure_ascii=False)
+    return (
+        f"curl -N {shlex.quote(cfg.url)} -H 'Content-Type: application/json' "
+        f'-H "Authorization: Bearer ${cfg.api_key_env}" -d {shlex.quote(body)}'
+    )
