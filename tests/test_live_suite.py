@@ -102,7 +102,7 @@ def test_run_against_the_embedded_endpoint_is_green_and_writes_reports(tmp_path:
 
 
 def test_run_with_a_fault_fails_on_its_rule(tmp_path: Path) -> None:
-    proc = _run_cli("--fault", "role-repeated", tmp=tmp_path)
+    proc = _run_cli("--fault", "role-repeated", "--variants", "0", tmp=tmp_path)
     assert proc.returncode == 1
     failures = {c.get("name") for c in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None}
     assert failures == {"chunk.role-only-first"}
