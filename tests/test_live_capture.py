@@ -180,3 +180,40 @@ def test_delivery_figures_are_derived_from_arrival_times(client: httpx.Client) -
     assert t["headers"] <= t["first_event"] and t["first_event"] >= 0.2
     assert t["first_content"] > t["first_event"]  # the role chunk carries no content
     assert 0.04 <= t["mean_gap"] <= t["max_gap"] < 1 and t["total"] >= t["first_content"]
+
+
+def test_headers_dripped_byte_by_byte_cannot_outlast_the_total_limit(client: httpx.Client) -> None:
+    """Every per-read timeout is met (a byte every 0.1 s), yet the exchange must end on time."""
+
+    stopped = False
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000:
+            if stopped:
+                break
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(0.1)
+        writer.close()
+
+    import threading
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(drip, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        start = time.perf_counter()
+        ex = capture(client, f"http://127.0.0.1:{port}/v1/chat/completions", {}, {}, Limits(read=1, total=1.0))
+        assert time.perf_counter() - start < 2.5
+        assert "still sending its headers" in (ex.problem or "")
+        assert failed(ex) == {"capture.complete"}
+    finally:
+        stopped = True
+        time.sleep(0.3)
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(2)
+        loop.close()

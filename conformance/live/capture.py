@@ -1,15 +1,21 @@
 """Capture one exchange over the network: bytes and their arrival times, nothing judged.
 
-The endpoint under test is untrusted: the connect, read (silence between two reads) and
-total timeouts, and the body limit, bound every capture, and every transport failure is
-written into ``Exchange.problem`` (judged by ``capture.complete``) instead of raised.
-Times are read with ``perf_counter`` as each piece arrives, before anything parses it.
+The endpoint under test is untrusted: connect and read timeouts bound each network
+operation, a body limit bounds memory, and a total deadline bounds the whole exchange,
+headers included (an endpoint that drips its headers one byte at a time satisfies every
+per-read timeout for hours). The read runs in a worker thread so that the deadline holds
+whatever the endpoint does; at the deadline the capture returns what arrived so far and the
+worker is abandoned (a daemon, ended by its own read timeout or the process's end).
+Every transport failure is written into ``Exchange.problem`` (judged by
+``capture.complete``), never raised. Times are read with ``perf_counter`` as each piece
+arrives, before anything parses it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -23,8 +29,21 @@ __all__ = ["Limits", "capture"]
 class Limits:
     connect: float = 10.0  # seconds to open the connection
     read: float = 30.0  # longest silence between two reads
-    total: float = 120.0  # the whole exchange, headers to last byte
+    total: float = 120.0  # the whole exchange, request sent to last byte
     max_body: int = 64 * 1024 * 1024  # bytes kept; a live answer this large is runaway
+
+
+@dataclass
+class _Reading:
+    """What the worker has read so far; the caller snapshots it at the end or the deadline."""
+
+    pieces: list[bytes] = field(default_factory=list)
+    arrivals: list[tuple[int, float]] = field(default_factory=list)
+    status: int | None = None
+    headers: dict[str, str] | None = None
+    headers_at: float | None = None
+    problem: str | None = None
+    stop: bool = False  # set by the caller at the deadline: the worker leaves at its next read
 
 
 def _problem(exc: Exception, limits: Limits, received: int) -> str:
@@ -40,6 +59,34 @@ def _problem(exc: Exception, limits: Limits, received: int) -> str:
     return f"Transport failure {got}: {exc.__class__.__name__}: {exc}"
 
 
+def _read(client: httpx.Client, url: str, request: dict[str, Any], headers: dict[str, str], limits: Limits, r: _Reading, start: float) -> None:
+    received = 0
+    timeout = httpx.Timeout(limits.read, connect=limits.connect)
+    try:
+        with client.stream("POST", url, json=request, headers=headers, timeout=timeout) as response:
+            r.headers_at = time.perf_counter() - start
+            r.status = response.status_code
+            r.headers = {k.lower(): v for k, v in response.headers.items()}
+            # the hot loop: one clock read and two appends per network read, nothing parsed
+            clock, keep, stamp = time.perf_counter, r.pieces.append, r.arrivals.append
+            max_body, deadline = limits.max_body, start + limits.total
+            for piece in response.iter_bytes():
+                now = clock()
+                stamp((received, now - start))
+                keep(piece)
+                received += len(piece)
+                if received > max_body:
+                    r.problem = f"The body passed the {max_body:,}-byte limit; the capture stopped there."
+                    break
+                if now > deadline or r.stop:
+                    r.problem = f"The answer was still streaming after the {limits.total:g} s total limit; the capture stopped there."
+                    break
+    except httpx.HTTPError as exc:  # every transport failure is a finding, never a crash
+        r.problem = _problem(exc, limits, received)
+    except Exception as exc:  # a malformed answer that trips the HTTP stack itself
+        r.problem = f"The HTTP client failed on the answer {'after ' + format(received, ',') + ' bytes' if received else 'before any body byte'}: {exc.__class__.__name__}: {exc}"
+
+
 def capture(
     client: httpx.Client,
     url: str,
@@ -51,45 +98,30 @@ def capture(
     profile: str | None = None,
     source: str = "<live>",
 ) -> Exchange:
-    """POST ``request`` to ``url`` and record the answer as it arrives."""
-    pieces: list[bytes] = []
-    arrivals: list[tuple[int, float]] = []
-    received = 0
-    status: int | None = None
-    response_headers: dict[str, str] | None = None
-    headers_at: float | None = None
-    problem: str | None = None
-    timeout = httpx.Timeout(limits.read, connect=limits.connect)
+    """POST ``request`` to ``url`` and record the answer as it arrives, within ``limits.total``."""
+    reading = _Reading()
     start = time.perf_counter()
-    try:
-        with client.stream("POST", url, json=request, headers=headers, timeout=timeout) as response:
-            headers_at = time.perf_counter() - start
-            status = response.status_code
-            response_headers = {k.lower(): v for k, v in response.headers.items()}
-            # the hot loop: one clock read and two appends per network read, nothing parsed
-            clock, keep, stamp = time.perf_counter, pieces.append, arrivals.append
-            max_body, deadline = limits.max_body, start + limits.total
-            for piece in response.iter_bytes():
-                now = clock()
-                stamp((received, now - start))
-                keep(piece)
-                received += len(piece)
-                if received > max_body:
-                    problem = f"The body passed the {max_body:,}-byte limit; the capture stopped there."
-                    break
-                if now > deadline:
-                    problem = f"The answer was still streaming after the {limits.total:g} s total limit; the capture stopped there."
-                    break
-    except httpx.HTTPError as exc:  # every transport failure is a finding, never a crash
-        problem = _problem(exc, limits, received)
+    worker = threading.Thread(target=_read, args=(client, url, request, headers, limits, reading, start), daemon=True, name="sse-capture")
+    worker.start()
+    worker.join(limits.total)
+    stuck = None
+    if worker.is_alive():  # the endpoint outlasted the deadline: keep what arrived, move on
+        reading.stop = True  # a body still streaming stops at its next read...
+        worker.join(0.25)
+        if worker.is_alive():  # ...a read that never returns is abandoned
+            part = "its headers" if reading.status is None else "its body"
+            stuck = f"No complete answer within the {limits.total:g} s total limit (still sending {part}); the capture stopped there."
+    problem = stuck or reading.problem
+    arrivals = list(reading.arrivals)
+    pieces = list(reading.pieces)[: len(arrivals)]
     return Exchange(
         body=b"".join(pieces),
         request=request,
-        status=status,
-        headers=response_headers,
+        status=reading.status,
+        headers=dict(reading.headers) if reading.headers is not None else None,
         profile=profile,
         scenario=scenario,
-        timing=Timing(tuple(arrivals), headers_at),
+        timing=Timing(tuple(arrivals[: len(pieces)]), reading.headers_at),
         problem=problem,
         source=source,
     )
