@@ -217,3 +217,29 @@ def test_headers_dripped_byte_by_byte_cannot_outlast_the_total_limit(client: htt
         loop.call_soon_threadsafe(loop.stop)
         thread.join(2)
         loop.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "says"),
+    [
+        ({"timeout": -1}, {}, "positive number"),
+        ({"timeout": float("nan")}, {}, "positive number"),
+        ({"endpoint": "http://127.0.0.1:99999/v1"}, {}, "out of range"),
+        ({"endpoint": "ftp://host/v1"}, {}, "http:// or https://"),
+        ({"skip": "structured"}, {}, "list of scenario names"),
+        ({"skip": ["reasonning"]}, {}, "unknown scenario"),
+        ({"reasoning": "low"}, {}, "must be a table"),
+        ({}, {"SSE_CONFORMANCE_API_KEY": "sk-secret\n"}, "control character"),
+        ({}, {"SSE_CONFORMANCE_API_KEY": "sk-sécret"}, "non-ASCII"),
+    ],
+)
+def test_bad_settings_are_one_usage_error(options: dict[str, Any], env: dict[str, str], says: str) -> None:
+    from conformance.errors import UsageError
+
+    with pytest.raises(UsageError, match=says) as info:
+        load_settings(options, env=env)
+    assert "sk-s" not in str(info.value)  # the message never quotes the key
+
+
+def test_the_key_is_never_in_the_settings_repr() -> None:
+    assert "sk-hidden" not in repr(load_settings({}, env={"SSE_CONFORMANCE_API_KEY": "sk-hidden"}))

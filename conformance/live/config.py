@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
@@ -30,7 +32,7 @@ class Settings:
     endpoint: str | None = None  # base URL (…/v1) or the full …/chat/completions URL
     model: str = "sansa-auto"
     api_key_env: str = DEFAULT_KEY_ENV
-    api_key: str | None = None  # read from the environment variable above
+    api_key: str | None = field(default=None, repr=False)  # from the variable above; never printed
     profile: str = "sansa"
     timeout: float = 120.0  # total seconds per exchange
     read_timeout: float = 30.0  # longest silence between two reads
@@ -96,11 +98,48 @@ def load_settings(
         if "timeout" in merged:
             merged["timeout"] = float(merged["timeout"])
             merged.setdefault("read_timeout", min(30.0, merged["timeout"]))
-    except ValueError:
+    except (TypeError, ValueError):
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
     if merged.get("profile", "sansa") not in PROFILES:
         raise UsageError(f"unknown profile {merged['profile']!r}; choose one of: {', '.join(PROFILES)}")
-    if isinstance(merged.get("skip"), list):  # pyproject: skip = ["reasoning"]
-        merged["skip"] = {name: "skipped by configuration" for name in merged["skip"]}
+    _check(merged)
     key_env = merged.get("api_key_env", DEFAULT_KEY_ENV)
-    return Settings(**merged, api_key=env.get(key_env) or None)
+    key = env.get(key_env) or None
+    if key is not None and not (key.isascii() and key.isprintable() and key.strip() == key):
+        # a header value must be printable ASCII; anything else would fail inside the HTTP
+        # client, whose error messages then quote the key
+        raise UsageError(f"the API key in ${key_env} has a control character, a space at either end, or a non-ASCII character: clean the variable")
+    settings = Settings(**merged, api_key=key)
+    if settings.endpoint is not None:
+        try:
+            url = httpx.URL(settings.url)
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ValueError("it needs http:// or https:// and a host")
+            if url.port is not None and not 0 < url.port < 65536:
+                raise ValueError(f"port {url.port} is out of range")
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise UsageError(f"endpoint {settings.endpoint!r} is not a usable URL: {exc}") from None
+    return settings
+
+
+def _check(merged: dict[str, Any]) -> None:
+    """Refuse malformed settings up front, with the setting's name, rather than as 300 tracebacks."""
+    from .scenarios import SCENARIOS
+
+    if "timeout" in merged and not (0 < merged["timeout"] < float("inf")):
+        raise UsageError(f"timeout must be a positive number of seconds, not {merged['timeout']!r}")
+    skip = merged.get("skip")
+    if isinstance(skip, list):  # pyproject: skip = ["reasoning"]
+        skip = merged["skip"] = {name: "skipped by configuration" for name in skip}
+    if skip is not None:
+        if not isinstance(skip, dict) or not all(isinstance(v, str) for v in skip.values()):
+            raise UsageError('skip must be a list of scenario names, or a table of name = "reason"')
+        unknown = set(skip) - set(SCENARIOS)
+        if unknown:
+            raise UsageError(f"skip names unknown scenario(s) {', '.join(sorted(unknown))}; scenarios: {', '.join(SCENARIOS)}")
+    for name in ("reasoning", "headers"):
+        if name in merged and not isinstance(merged[name], dict):
+            raise UsageError(f"{name} must be a table (e.g. reasoning = {{ reasoning_effort = \"low\" }})")
+    for name in ("endpoint", "model", "api_key_env", "profile"):
+        if name in merged and not isinstance(merged[name], str):
+            raise UsageError(f"{name} must be a string")
