@@ -33,6 +33,7 @@ from .live.scenarios import SCENARIOS, Scenario
 from .live.variants import VariantsOutcome, curl_command, explore
 from .profiles import PROFILES
 from .recordings import iter_recordings, load
+from .redact import scrub
 from .report import ComplianceCollector, exchange_payload, result_payload
 from .rules import Rule, all_rules
 
@@ -170,8 +171,9 @@ class LiveVariants(pytest.Item):
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None
-        self._sse_payload = [result_payload("live/variants", outcome.exchange, r) for r in outcome.verdict.results]
-        self._sse_exchange = exchange_payload("live/variants", "live", outcome.exchange, outcome.verdict, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"})
+        secrets = [self.settings.api_key]
+        self._sse_payload = scrub([result_payload("live/variants", outcome.exchange, r) for r in outcome.verdict.results], secrets)
+        self._sse_exchange = scrub(exchange_payload("live/variants", "live", outcome.exchange, outcome.verdict, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"}), secrets)
         raise VariantsFailure()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -217,10 +219,13 @@ class RuleItem(pytest.Item):
         result = verdict.result(self.rule.id)
         if result is None:
             pytest.skip(f"{self.rule.id} does not apply under profile {verdict.profile}")
-        self._sse_payload = result_payload(self.parent.exchange_id, exchange, result)
+        # the exchange is redacted already; the decoded payloads (assembled text) are scrubbed
+        # too, in case the endpoint echoed the key split over several events
+        secrets = [self.parent.settings.api_key] if isinstance(self.parent, LiveScenario) else []
+        self._sse_payload = scrub(result_payload(self.parent.exchange_id, exchange, result), secrets)
         if not self.parent.exchange_reported:  # once per exchange and process
             self.parent.exchange_reported = True
-            self._sse_exchange = exchange_payload(self.parent.exchange_id, self.parent.kind, exchange, verdict, self.parent.context())
+            self._sse_exchange = scrub(exchange_payload(self.parent.exchange_id, self.parent.kind, exchange, verdict, self.parent.context()), secrets)
         self.user_properties.append(("sse_status", result.status))
         if verdict.timing and self.rule.id == "sse.incremental":  # once per exchange, beside the rule that judges it
             for key, value in verdict.timing.items():

@@ -1,23 +1,29 @@
 """Secrets never leave the process: API keys are cut out of everything we write.
 
-Applied to every exchange before it is saved or reported: credential-like headers lose their
-value, and the key's own value is replaced wherever it appears (body, request, headers,
-problem text), in case an endpoint echoes it back.
+Applied to every live exchange before it is judged, saved or reported: credential-like
+headers lose their value, and the key is replaced wherever it appears: as raw bytes, in
+the escaped forms a JSON encoder writes (``\\/``, ``\\u002d``...), and inside any event
+whose JSON *decodes* to a string holding the key, however it was escaped (that event is
+re-serialised). Byte offsets move when a replacement is shorter or longer, so arrival
+times are remapped to the new body: timings stay true after redaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .exchange import Exchange
+from .exchange import Exchange, Timing
+from .sse import parse
 
-__all__ = ["MASK", "SECRET_HEADERS", "redact", "redact_text"]
+__all__ = ["MASK", "SECRET_HEADERS", "redact", "redact_text", "scrub"]
 
 MASK = "[REDACTED]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"})
+
+Span = tuple[int, int, bytes]  # replace body[start:end] with the bytes
 
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
@@ -27,13 +33,87 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def _redact_json(value: Any, secrets: list[str]) -> Any:
-    # a round trip through JSON text catches the key in any string, key or nested value
-    return json.loads(redact_text(json.dumps(value, ensure_ascii=False), [json.dumps(s)[1:-1] for s in secrets]))
+def scrub(value: Any, secrets: Iterable[str | None]) -> Any:
+    """Any JSON-like value with every string (keys included) redacted."""
+    keys = [s for s in secrets if s]
+    if not keys:
+        return value
+    if isinstance(value, str):
+        return redact_text(value, keys)
+    if isinstance(value, list):
+        return [scrub(v, keys) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k, keys): scrub(v, keys) for k, v in value.items()}
+    return value
+
+
+def _forms(key: str) -> set[bytes]:
+    """The key as bytes, raw and as JSON encoders commonly escape it."""
+    forms = {key.encode(), json.dumps(key)[1:-1].encode(), key.replace("/", "\\/").encode()}
+    for fmt in ("\\u{:04x}", "\\u{:04X}"):
+        forms.add("".join(fmt.format(ord(c)) for c in key).encode())
+    return forms
+
+
+def _contains(value: Any, keys: list[str]) -> bool:
+    if isinstance(value, str):
+        return any(k in value for k in keys)
+    if isinstance(value, list):
+        return any(_contains(v, keys) for v in value)
+    if isinstance(value, dict):
+        return any(_contains(k, keys) or _contains(v, keys) for k, v in value.items())
+    return False
+
+
+def _spans(body: bytes, keys: list[str]) -> list[Span]:
+    spans: list[Span] = []
+    for key in keys:
+        for form in _forms(key):
+            at = body.find(form)
+            while at >= 0:
+                spans.append((at, at + len(form), MASK.encode()))
+                at = body.find(form, at + len(form))
+    for event in parse(body).events:  # escaped some other way: found by decoding
+        try:
+            value = json.loads(event.data)
+        except ValueError:
+            continue
+        if _contains(value, keys):
+            spans.append((event.offset, event.end, b"data: " + json.dumps(scrub(value, keys)).encode() + b"\n"))
+    return spans
+
+
+def _apply(body: bytes, spans: list[Span]) -> tuple[bytes, Callable[[int], int]]:
+    """Replace non-overlapping spans (the earliest, then the longest, wins); return the new
+    body and a map from old offsets to new ones."""
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+        elif span[1] > kept[-1][1]:  # overlapping: widen to one replacement
+            kept[-1] = (kept[-1][0], span[1], MASK.encode()) if span[2] == MASK.encode() == kept[-1][2] else (kept[-1][0], span[1], span[2])
+    out, pos = [], 0
+    for start, end, new in kept:
+        out += [body[pos:start], new]
+        pos = end
+    out.append(body[pos:])
+
+    def remap(offset: int) -> int:
+        shift = 0
+        for start, end, new in kept:
+            if offset >= end:
+                shift += len(new) - (end - start)
+            elif offset > start:
+                return start + shift
+            else:
+                break
+        return offset + shift
+
+    return b"".join(out), remap
 
 
 def redact(exchange: Exchange, secrets: Iterable[str | None]) -> Exchange:
-    """A copy of ``exchange`` with credential headers masked and every secret value replaced."""
+    """A copy of ``exchange`` with credential headers masked and every secret replaced."""
     keys = [s for s in secrets if s]
     headers = None
     if exchange.headers is not None:
@@ -41,14 +121,17 @@ def redact(exchange: Exchange, secrets: Iterable[str | None]) -> Exchange:
             name: MASK if name.lower() in SECRET_HEADERS else redact_text(value, keys)
             for name, value in exchange.headers.items()
         }
-    body = exchange.body
-    for key in keys:
-        body = body.replace(key.encode(), MASK.encode())
+    body, timing = exchange.body, exchange.timing
+    if keys:
+        body, remap = _apply(exchange.body, _spans(exchange.body, keys))
+        if timing is not None and body != exchange.body:
+            timing = Timing(tuple((remap(o), t) for o, t in timing.arrivals), timing.headers_at)
     return dataclasses.replace(
         exchange,
         body=body,
         headers=headers,
-        request=_redact_json(exchange.request, keys) if exchange.request is not None and keys else exchange.request,
+        timing=timing,
+        request=scrub(exchange.request, keys),
         problem=redact_text(exchange.problem, keys) if exchange.problem else exchange.problem,
-        extra=_redact_json(exchange.extra, keys) if keys else exchange.extra,
+        extra=scrub(exchange.extra, keys),
     )
