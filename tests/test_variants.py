@@ -49,15 +49,16 @@ class Counting:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        chunks = []
+        chunks: list[bytes] = []
 
         async def recorded() -> Any:
             message = await receive()
             chunks.append(message.get("body", b""))
+            if not message.get("more_body"):  # counted on arrival, before any answer goes out
+                self.bodies.append(b"".join(chunks))
             return message
 
         await self.app(scope, recorded, send)
-        self.bodies.append(b"".join(chunks))
 
 
 @pytest.fixture
