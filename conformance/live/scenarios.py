@@ -70,8 +70,12 @@ class Scenario:
     name: str
     description: str
     build: Callable[[Settings], dict[str, Any]]
-    tag: str | None = None  # the exchange's `scenario`: what the suite provoked
     bad_key: bool = False  # send a wrong key instead of the configured one
+
+    @property
+    def tag(self) -> str:
+        """The exchange's `scenario`: what the suite provoked, for the rules that judge it."""
+        return self.name
 
     def request(self, settings: Settings) -> dict[str, Any]:
         return self.build(settings)
@@ -129,20 +133,17 @@ SCENARIOS: dict[str, Scenario] = {
             "stream-options",
             "stream_options.include_usage is accepted (and, under openai, gives usage)",
             lambda s: _chat(s, "Say hello in one short sentence.", stream_options={"include_usage": True}),
-            tag="stream-options",
         ),
         Scenario(
             "bad-key",
             "a wrong API key: a pre-stream 401/403 with a JSON error body",
             lambda s: _chat(s, "Say hello."),
-            tag="bad-key",
             bad_key=True,
         ),
         Scenario(
             "invalid-params",
             "invalid parameters (temperature 9, no messages): a pre-stream 400/422",
             lambda s: {"model": s.model, "stream": True, "messages": [], "temperature": 9},
-            tag="invalid-params",
         ),
     )
 }

@@ -25,3 +25,44 @@ def complete(stream: Stream) -> Iterator[Violation]:
             f"A line of {length:,} bytes exceeds the {stream.parser.max_line:,}-byte line limit; it was skipped unjudged.",
             offset=offset,
         )
+
+
+def _has_reasoning(stream: Stream) -> bool:
+    return any(m.reasoning or m.reasoning_details for m in stream.message.values())
+
+
+# What each live scenario provokes, and how to see it in the answer.
+EXERCISED = {
+    "tool-call": ("a tool call (the request forced one)", lambda s: any(m.tool_entries for m in s.message.values())),
+    "parallel-tools": ("tool calls (the request required them)", lambda s: any(m.tool_entries for m in s.message.values())),
+    "length": ("finish_reason 'length' (max_tokens was 5)", lambda s: any(m.finish_reason == "length" for m in s.message.values())),
+    "reasoning": ("reasoning (the request switched it on)", _has_reasoning),
+    "structured": ("content (a JSON document was asked for)", lambda s: any(m.content.strip() for m in s.message.values())),
+}
+
+
+def _exercising(stream: Stream) -> str | None:
+    if stream.exchange.scenario not in EXERCISED:
+        return "judged on the live scenarios that provoke a feature (tools, length, reasoning, structured)"
+    if not stream.choices:
+        return "the answer has no choices"
+    return None
+
+
+@rule(
+    "scenario.exercised",
+    section="suite",
+    title="A live scenario's answer shows the feature it provoked (else skip the scenario with a reason).",
+    why="An endpoint that ignores tools, max_tokens or the reasoning switch would otherwise pass those scenarios untested.",
+    severity="warning",
+    applies=_exercising,
+    live=True,
+)
+def exercised(stream: Stream) -> Iterator[Violation]:
+    scenario = stream.exchange.scenario or ""
+    what, seen = EXERCISED[scenario]
+    if not seen(stream):
+        yield Violation(
+            f"The {scenario} scenario's answer has no {what}: the feature was not exercised, so its rules judged nothing.\n"
+            f"If the endpoint does not support it, skip the scenario: [tool.sse-conformance] skip = [\"{scenario}\"]"
+        )

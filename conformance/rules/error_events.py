@@ -9,7 +9,7 @@ import orjson
 from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Stream
-from . import PRESTREAM, rule
+from . import rule
 
 # What status each provoked cause should give (section 2).
 EXPECTED_STATUS = {
@@ -20,14 +20,32 @@ EXPECTED_STATUS = {
 }
 
 
+PROVOKED = ("bad-key", "invalid-params")
+
+
+def _error_answer(stream: Stream) -> str | None:
+    ex = stream.exchange
+    if not ex.is_stream or ex.scenario in PROVOKED:
+        return None
+    return "the answer is a 2xx stream, not a pre-stream error"
+
+
 @rule(
     "error.pre-stream-shape",
     section="2",
-    title="A non-2xx answer has a JSON body with error.code and error.message (openai: error.message).",
-    why="Clients build their exception from body['error']; anything else becomes an opaque failure.",
-    scope=PRESTREAM,
+    title="A failed request gets a non-2xx answer with a JSON error.code and error.message (openai: error.message).",
+    why="Clients build their exception from body['error']; a bad key answered with 200 is accepted as a success.",
+    scope="any",
+    applies=_error_answer,
 )
 def pre_stream_shape(stream: Stream) -> Iterator[Violation]:
+    ex = stream.exchange
+    if ex.is_stream:  # only a provoked failure gets here: the endpoint accepted it
+        yield Violation(
+            f"The {ex.scenario} request was accepted.\nExpected: a non-2xx answer with a JSON error body, before any stream\n"
+            f"Received: status={ex.status}, content-type={ex.header('content-type')!r}"
+        )
+        return
     body = stream.exchange.body
     excerpt = body[:200].decode("utf-8", "replace")
     try:
