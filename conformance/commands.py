@@ -71,16 +71,25 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
 def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO) -> int:
     import pytest
 
-    load_settings({"profile": args.profile, "timeout": args.timeout})  # fail early on bad settings
+    # fail early on bad settings; the merged profile also drives the embedded endpoint
+    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
-        if args.endpoint or load_settings({}).endpoint:
-            endpoint = args.endpoint or load_settings({}).endpoint
-            code = pytest.main(_pytest_args(args, endpoint, args.api_key_env, extra, Path(tmp)))
+        if settings.endpoint:
+            if args.fault:
+                err.write("sse-conformance: --fault acts on the embedded endpoint; against your own endpoint start `sse-conformance serve --fault ...` instead\n")
+                return 2
+            code = pytest.main(_pytest_args(args, settings.endpoint, args.api_key_env, extra, Path(tmp)))
         else:
             if args.api_key_env:
                 err.write("sse-conformance: --api-key-env needs --endpoint (the embedded endpoint has its own key)\n")
                 return 2
-            with embedded_endpoint(args.profile, args.fault) as url:
+            if args.fault:
+                from .reference import FAULTS
+
+                if args.fault not in FAULTS:
+                    err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+                    return 2
+            with embedded_endpoint(settings.profile, args.fault) as url:
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
                 out.flush()
                 code = pytest.main(_pytest_args(args, url, REFERENCE_KEY_ENV, extra, Path(tmp)))
@@ -114,6 +123,7 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
     )
     target = Path(args.out)
+    failures = 0
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     with new_client() as client:
         for name, scenario in SCENARIOS.items():
@@ -124,18 +134,25 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
+            failures += exchange.problem is not None
             out.write(f"{name}: {path} ({state})\n")
     out.write(f"replay offline: sse-conformance validate {target}\n")
-    return 0
+    if failures:
+        err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")
+    return 1 if failures else 0
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .reference import FAULTS, create_app
 
     if args.list_faults:
+        from .rules import get_rule
+
         width = max(map(len, FAULTS))
+        out.write("Rules each fault breaks, judged under profile sansa (under openai, the usage and\nerror-event faults can be legal); (warning) rules are reported but do not fail a run.\n\n")
         for fault in FAULTS.values():
-            rules = ", ".join(fault.rules) if fault.rules else "none (legal framing: must pass)"
+            named = [r + (" (warning)" if get_rule(r).severity == "warning" else "") for r in fault.rules]
+            rules = ", ".join(named) if fault.rules else "none (legal framing: must pass)"
             when = f"; only when {fault.conditional}" if fault.conditional else ""
             out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
         return 0

@@ -54,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="profile: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
+    group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
     group.addoption("--model", default=None, help="model name sent in every live request")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
@@ -265,14 +266,14 @@ class RuleItem(pytest.Item):
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run, writes reports
-        active = bool(config.getoption("--sse-fixtures") or config.getoption("--endpoint") or _endpoint_configured())
+        active = bool(config.getoption("--sse-fixtures") or _live_requested(config))
         collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
         config.pluginmanager.register(collector, "sse-compliance")
 
 
 def _report_meta(config: pytest.Config) -> dict[str, Any]:
     """The page's header: the endpoint without credentials, model and profile."""
-    if config.getoption("--endpoint") is not None or _endpoint_configured():
+    if _live_requested(config):
         try:
             s = live_settings(config)
             return {"endpoint": s.display_url, "model": s.model, "profile": s.profile}
@@ -332,9 +333,16 @@ def live_settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(str(exc)) from exc
 
 
+def _live_requested(config: pytest.Config) -> bool:
+    """Live items send real requests: only on an explicit --endpoint or --sse-live, never
+    because a pyproject or an environment variable names an endpoint (a plain `pytest` in the
+    user's project must not start calling their gateway)."""
+    return config.getoption("--endpoint") is not None or bool(config.getoption("--sse-live"))
+
+
 def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The live scenarios' items, when an endpoint is configured (option, env or pyproject)."""
-    if config.getoption("--endpoint") is None and not _endpoint_configured():
+    """The live scenarios' items, when asked for."""
+    if not _live_requested(config):
         return
     settings = live_settings(config)
     for scenario in SCENARIOS.values():
@@ -342,13 +350,6 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
         items.extend(node.collect())
     if config.getoption("--variants") > 0:
         items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
-
-
-def _endpoint_configured() -> bool:
-    try:
-        return load_settings({}).endpoint is not None
-    except UsageError:
-        return True  # let live_settings report the configuration error
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
