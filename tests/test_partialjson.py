@@ -48,3 +48,30 @@ def test_known_cases() -> None:
     assert first_invalid("[1,]") == 3
     assert first_invalid("01") == 1
     assert first_invalid('{"a":1}\n```') == 8
+
+
+@settings(max_examples=150, deadline=None)
+@given(json_values, st.lists(st.integers(1, 9), min_size=1, max_size=30), st.sampled_from([None, "```json\n", "Sure! ", "\n```"]))
+def test_structured_rules_on_randomly_split_documents(value: object, cuts: list[int], junk: str | None) -> None:
+    """A JSON document streamed in random fragments passes structured.partial-json and
+    structured.valid-json; the same stream with a fence or prose added is caught by both."""
+    from conformance import Exchange, judge
+
+    from .conftest import USAGE, chunk, stream_body
+
+    text = json.dumps({"v": value})
+    if junk is not None:
+        text = junk + text if not junk.startswith("\n") else text + junk
+    pieces, pos = [], 0
+    for c in cuts:
+        pieces.append(text[pos : pos + c])
+        pos += c
+    pieces.append(text[pos:])
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *[chunk({"content": p}) for p in pieces if p], chunk({}, "stop", usage=USAGE))
+    request = {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}
+    verdict = judge(Exchange(body, request=request))
+    statuses = {r.rule: r.status for r in verdict.results if r.rule.startswith("structured.")}
+    if junk is None:
+        assert statuses == {"structured.partial-json": "pass", "structured.valid-json": "pass", "structured.schema": "pass"}
+    else:
+        assert statuses["structured.partial-json"] == "warn" and statuses["structured.valid-json"] == "fail"

@@ -558,3 +558,38 @@ def test_a_long_line_in_small_reads_costs_linear_time() -> None:
         assert len(p._tail) <= 2049  # pieces are kept, not concatenated
     p.feed(b"\n\n")
     assert len(p.events[0].data) == 2048 * 4096
+
+
+_field_lines = st.lists(
+    st.one_of(
+        st.text(st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=12).map(lambda v: f"data: {v}"),
+        st.sampled_from(["data:", "data:x", ": comment", "event: ping", "id: 7", "retry: 10", "unknown: 1"]),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(blocks=st.lists(_field_lines, max_size=6), style=st.sampled_from(["\r\n", "\r", "mixed"]), data=st.data())
+def test_every_line_ending_style_gives_the_same_events(blocks: list[list[str]], style: str, data: st.DataObject) -> None:
+    """The same stream framed with LF, CRLF, CR or a mix of the three, in any split, dispatches
+    the same events (same data, type and id) and skips the same blocks."""
+    lines = [line for block in blocks for line in (*block, "")]
+    lf = "".join(line + "\n" for line in lines).encode()
+    if style == "mixed":
+        endings = data.draw(st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=len(lines), max_size=len(lines)))
+    else:
+        endings = [style] * len(lines)
+    for i in range(1, len(lines)):  # a lone CR before an empty line ending in LF would read as one CRLF
+        if endings[i - 1] == "\r" and lines[i] == "" and endings[i].startswith("\n"):
+            endings[i - 1] = "\r\n"
+    other = "".join(line + eol for line, eol in zip(lines, endings)).encode()
+    want, got = parse(lf), feed_pieces(_cut(other, data.draw(st.lists(st.integers(0, len(other)), max_size=6))))
+    assert [(e.data, e.type, e.last_id) for e in got.events] == [(e.data, e.type, e.last_id) for e in want.events]
+    assert [b.fields for b in got.skipped] == [b.fields for b in want.skipped]
+
+
+def _cut(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({0, len(body), *cuts})
+    return [body[a:b] for a, b in zip(points, points[1:])]
