@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .errors import ConformanceError, RecordingError, UsageError
-from .findings import FAIL, NA, WARN, Finding, Verdict
+from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
 from .profiles import PROFILES, get_profile
 from .recordings import iter_recordings, load

@@ -111,7 +111,6 @@ def feed_pieces(pieces: Sequence[bytes], max_line: int = MAX_LINE) -> SSEParser:
     returned += p.close()
     assert returned == p.events
     assert [e.index for e in p.events] == list(range(len(p.events)))
-    body = b"".join(pieces)
     for e in p.events:  # the first byte of the blank line's ending completes the event
         assert e.time == float(owner[e.end]), (e, owner[e.end])
     return p

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from conformance.live.config import Settings, load_settings
 from conformance.live.variants import curl_command, explore, json_schemas, requests
