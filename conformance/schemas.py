@@ -24,7 +24,7 @@ SCHEMA_BASE = "https://sse-conformance.dev/schemas/"
 try:  # the compiled fast path; jsonschema alone still gives the same verdicts, slower
     import jsonschema_rs
 except ImportError:  # pragma: no cover - exercised only where the wheel is unavailable
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]
 
 
 def _schema_dir() -> Path:

@@ -32,7 +32,7 @@ class Event(NamedTuple):
     """A dispatched event. A NamedTuple rather than a dataclass: one is built per chunk, and
     tuple construction is several times cheaper on the hot path."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the event's number
     offset: int  # raw-body offset of the block's first line (comments included)
     end: int  # raw-body offset where the dispatching blank line starts: [offset, end) is the
     # event's own lines. (Past the blank line would depend on how a CRLF was split.)
@@ -194,12 +194,12 @@ class SSEParser:
                         self._skip_lf = True  # a LF in the next piece belongs to this CR
             if eol == pos:  # blank line: dispatch
                 if data:
-                    value = b"\n".join(data).decode("utf-8", "replace")
+                    text = b"\n".join(data).decode("utf-8", "replace")
                     ev = Event(
                         len(self.events),
                         self._start,
                         base + pos,
-                        value,
+                        text,
                         self._type.decode("utf-8", "replace") if self._type else "message",
                         self._last_id,
                         t,

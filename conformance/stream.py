@@ -276,7 +276,8 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         if call is None:
             call = calls[key] = ToolCall(index)
         call.fragments.append(visit)
-        fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
+        raw_fn = entry.get("function")
+        fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         call.id = call.id or _text(entry.get("id")) or None
         call.type = call.type or _text(entry.get("type")) or None
         call.name = call.name or _text(fn.get("name")) or None

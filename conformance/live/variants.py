@@ -88,7 +88,7 @@ def json_schemas(max_leaves: int = 6) -> st.SearchStrategy[dict[str, Any]]:
 
 def _messages() -> st.SearchStrategy[list[dict[str, Any]]]:
     turn = st.tuples(_text(), _text(60)).map(lambda qa: [{"role": "user", "content": qa[0]}, {"role": "assistant", "content": qa[1]}])
-    system = st.one_of(st.just([]), _text(80).map(lambda t: [{"role": "system", "content": t}]))
+    system: st.SearchStrategy[list[dict[str, Any]]] = st.one_of(st.just([]), _text(80).map(lambda t: [{"role": "system", "content": t}]))
     return st.builds(
         lambda sys_msgs, turns, last: sys_msgs + [m for t in turns for m in t] + [{"role": "user", "content": last}],
         system,
@@ -98,7 +98,7 @@ def _messages() -> st.SearchStrategy[list[dict[str, Any]]]:
 
 
 def _tools() -> st.SearchStrategy[dict[str, Any]]:
-    tool = st.builds(
+    tool: st.SearchStrategy[dict[str, Any]] = st.builds(
         lambda name, params, desc: {"type": "function", "function": {"name": name, "description": desc, "parameters": params}},
         NAMES,
         json_schemas(),

@@ -89,6 +89,7 @@ def first_fragment(stream: Stream) -> Iterator[Violation]:
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
                 continue  # tools.index reports it
             i = as_index(entry["index"])
+            assert i is not None  # is_int above
             if not shape.is_valid(entry):
                 yield Violation(
                     f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {shape.first_error(entry)}",
@@ -96,7 +97,8 @@ def first_fragment(stream: Stream) -> Iterator[Violation]:
                     path=_path(visit, k),
                 )
                 continue
-            fn = entry.get("function") if isinstance(entry.get("function"), dict) else {}
+            raw_fn = entry.get("function")
+            fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
             fields = {"id": entry.get("id"), "type": entry.get("type"), "function.name": fn.get("name")}
             if i not in first:
                 first[i] = fields
