@@ -21,7 +21,7 @@ from .judge import judge
 from .live.config import Settings
 from .live.runner import new_client, run_scenario
 from .live.scenarios import Scenario
-from .live.variants import VariantsOutcome, curl_command, explore
+from .live.variants import VariantsOutcome, curl_command, explore, summary
 from .recordings import load
 from .redact import scrub
 from .report import exchange_payload, result_payload
@@ -125,15 +125,18 @@ class LiveVariants(pytest.Item):
         self.outcome: VariantsOutcome | None = None
         self._sse_payload: list[dict[str, Any]] | None = None
         self._sse_exchange: dict[str, Any] | None = None
+        self._sse_variants: dict[str, Any] | None = None
 
     def runtest(self) -> None:
         n = self.config.getoption("--variants")
-        budget = self.config.getoption("--variants-budget") or 4 * n + 4
+        budget = self.config.getoption("--variants-budget")
+        budget = 4 * n + 4 if budget is None else budget
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
         self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
         self.user_properties.append(("variants_sent", outcome.sent))
+        self._sse_variants = summary(outcome)
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None
@@ -147,7 +150,8 @@ class LiveVariants(pytest.Item):
         if not isinstance(excinfo.value, VariantsFailure) or out is None or out.verdict is None or out.exchange is None:
             return str(super().repr_failure(excinfo))
         lines = [f"A generated request breaks {len([r for r in out.verdict.results if r.status == FAIL])} rule(s) "
-                 f"({out.sent} requests sent, {out.passed} variants passed{'; flaky' if out.flaky else ''}). Shrunk to the smallest request that still breaks it:"]
+                 f"(variant #{out.generated} of {out.variants}, seed {out.seed}; {out.sent} requests sent, {out.shrinks} of them shrinking"
+                 f"{'; flaky' if out.flaky else ''}). Shrunk to the smallest request that still breaks it:"]
         for r in out.verdict.results:
             if r.status == FAIL:
                 for f in r.findings[:3]:
@@ -174,6 +178,12 @@ class RuleItem(pytest.Item):
         try:
             exchange, verdict = self.parent.judged()
         except RecordingError as exc:
+            self._sse_payload = {
+                "exchange": self.parent.exchange_id, "rule": self.rule.id, "status": "fail", "severity": "error",
+                "reason": None, "total": 1, "title": self.rule.title, "section": self.rule.section, "source": self.rule.source,
+                "findings": [{"rule": self.rule.id, "severity": "error", "message": f"The recording could not be read: {exc}",
+                              "event": None, "offset": None, "path": None, "excerpt": None}],
+            }
             pytest.fail(str(exc), pytrace=False)
         except ScenarioSkipped as exc:
             self._sse_payload = {

@@ -57,6 +57,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
+    workers = getattr(config.option, "numprocesses", None)
+    if _live_requested(config) and workers and getattr(config.option, "dist", "no") != "loadgroup":
+        # every worker would capture every scenario itself: one scenario must be one request
+        raise pytest.UsageError("live runs under pytest-xdist need --dist loadgroup (each scenario is captured once, by one worker)")
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run, writes reports
         active = bool(config.getoption("--sse-fixtures") or _live_requested(config))
         collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
@@ -84,6 +88,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sse = item._sse_payload
         if item._sse_exchange is not None:
             report.sse_exchange = item._sse_exchange
+        if isinstance(item, LiveVariants) and item._sse_variants is not None:
+            report.sse_variants = item._sse_variants
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -137,11 +143,16 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
     if not _live_requested(config):
         return
     settings = live_settings(config)
+    if config.getoption("--variants") < 0:
+        raise pytest.UsageError("--variants must be 0 (off) or more")
     for scenario in SCENARIOS.values():
         node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
         items.extend(node.collect())
     if config.getoption("--variants") > 0:
         items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
+    for item in items:
+        if isinstance(item, LiveVariants) or isinstance(getattr(item, "parent", None), LiveScenario):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

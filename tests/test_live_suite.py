@@ -153,3 +153,13 @@ def test_serve_lists_its_faults_with_the_rules_they_break() -> None:
         for rule in fault.rules:
             assert rule in text
     assert "legal framing" in text
+
+
+def test_live_runs_under_xdist_need_loadgroup(tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    base = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--endpoint", "http://127.0.0.1:9/v1", "--variants", "0"]
+    refused = subprocess.run([*base, "-n", "2"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert refused.returncode == pytest.ExitCode.USAGE_ERROR and "--dist loadgroup" in refused.stderr
+    grouped = subprocess.run([*base, "-n", "2", "--dist", "loadgroup", "-q"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert grouped.returncode == 1 and "capture.complete" in grouped.stdout  # port 9 refuses: a finding, per scenario

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -39,7 +40,7 @@ def test_compliance_json_has_the_documented_shape(failing_run: Path) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert doc["ok"] is False and doc["counts"]["fail"] == 3 and doc["profile"] == "sansa"
     ids = [e["id"] for e in doc["exchanges"]]
-    assert ids == [f"live/{name}" for name in SCENARIOS]
+    assert ids == sorted(f"live/{name}" for name in SCENARIOS)  # stable order, whatever ran first
     text = next(e for e in doc["exchanges"] if e["id"] == "live/text")
     rule = text["rules"]["chunk.role-only-first"]
     assert rule["status"] == "fail" and rule["findings"][0]["event"] == 2
@@ -56,9 +57,11 @@ def test_junit_has_one_case_per_scenario_and_rule(failing_run: Path) -> None:
 
 def test_the_page_leads_to_the_broken_rule_the_event_and_the_reason(failing_run: Path) -> None:
     page = (failing_run / "report.html").read_text()
+    doc = json.loads((failing_run / "compliance.json").read_text())
+    row = [e["id"] for e in doc["exchanges"]].index("live/text")
     assert "Does not conform: 3 rule check(s) failed" in page
-    assert "Compliance matrix" in page and 'href="#sse-live-text-chunk-role-only-first"' in page
-    assert 'id="sse-live-text-chunk-role-only-first"' in page
+    assert "Compliance matrix" in page and f'href="#sse-{row}-chunk-role-only-first"' in page
+    assert f'id="sse-{row}-chunk-role-only-first"' in page
     assert "at event #2, byte" in page and "<mark>data: {" in page
     assert "<svg class=\"sse-timeline\"" in page and "first content" in page
     assert page.count("<script") == page.count("</script>")  # pytest-html's own scripts only
@@ -110,3 +113,43 @@ def test_validate_writes_the_same_reports_for_recordings(tmp_path: Path) -> None
     assert {e["id"]: e["ok"] for e in doc["exchanges"]} == {"bad.sse": False, "good.sse": True}
     assert doc["exchanges"][0]["kind"] == "recording"
     assert "Compliance matrix" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_unreadable_recordings_count_as_failures_and_no_stale_json_survives(tmp_path: Path) -> None:
+    recs = tmp_path / "recs"
+    recs.mkdir()
+    (recs / "good.sse").write_bytes(stream_body(chunk({"role": "assistant", "content": "hi"}), chunk({}, "stop", usage=USAGE)))
+    (recs / "broken.sse").write_bytes(b"data: [DONE]\n\n")
+    (recs / "broken.json").write_text("{not json")
+    out = tmp_path / "out"
+    proc = cli("validate", str(recs), "--reports", str(out), cwd=tmp_path)
+    assert proc.returncode == 2
+    doc = json.loads((out / "compliance.json").read_text())
+    assert doc["ok"] is False and {e["id"]: e["ok"] for e in doc["exchanges"]} == {"recs/broken.sse": False, "recs/good.sse": True}
+    assert "Does not conform" in (out / "report.html").read_text()
+    (recs / "good.sse").unlink()
+    cli("validate", str(recs), "--reports", str(out), cwd=tmp_path)
+    again = json.loads((out / "compliance.json").read_text())
+    assert [e["id"] for e in again["exchanges"]] == ["recs/broken.sse"]  # rewritten, not the old file
+
+
+def test_matrix_links_the_worst_finding_and_anchors_never_collide() -> None:
+    from conformance.report.html import failures, matrix
+
+    def res(status: str) -> dict[str, Any]:
+        return {"status": status, "severity": "error", "reason": None, "total": 1, "title": "t", "section": "9", "source": "s",
+                "findings": [{"rule": "r", "severity": "error", "message": "m", "event": 1, "offset": 0, "path": None, "excerpt": None}]}
+
+    rules = {"structured.partial-json": res("warn"), "structured.valid-json": res("fail")}
+    doc = {"exchanges": [{"id": "x.y.sse", "ok": False, "rules": rules}, {"id": "x-y.sse", "ok": False, "rules": rules}]}
+    page = matrix(doc) + failures(doc)
+    assert 'href="#sse-0-structured-valid-json"' in page and 'href="#sse-1-structured-valid-json"' in page
+    assert page.count('id="sse-0-structured-valid-json"') == 1 and page.count('id="sse-1-structured-valid-json"') == 1
+
+
+def test_a_live_run_records_its_variants_green_or_red(tmp_path: Path) -> None:
+    proc = cli("run", "--variants", "5", "--seed", "11", "--reports", str(tmp_path), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    variants = json.loads((tmp_path / "compliance.json").read_text())["variants"]
+    assert variants["ok"] is True and variants["seed"] == 11 and variants["generated"] == 5 and variants["sent"] == 5
+    assert "Request variants" in (tmp_path / "report.html").read_text()

@@ -133,3 +133,50 @@ def test_run_with_variants_reports_the_shrunk_request(tmp_path: Path) -> None:
     variants = next(e for e in doc["exchanges"] if e["id"] == "live/variants")
     assert variants["rules"]["usage.present-last"]["status"] == "fail"
     assert set(variants["request"]) == {"model", "stream", "messages"}
+
+
+def test_a_refused_valid_variant_fails(served: Any) -> None:
+    """An endpoint that answers 500 to non-ASCII prompts: the variants must not pass it."""
+    app, cfg = served()
+
+    inner = app.app
+
+    async def refusing(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        body = message.get("body", b"")
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        texts = [m.get("content") or "" for m in json.loads(body or b"{}").get("messages", [])]
+        if not all(t.isascii() for t in texts):
+            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"error": {"code": "internal", "message": "ascii codec"}}'})
+            return
+        await inner(scope, replay, send)
+
+    app.app = refusing
+    with httpx.Client() as client:
+        outcome = explore(client, cfg, 25, 7, 104)
+    assert not outcome.ok and outcome.verdict is not None
+    assert {r.rule for r in outcome.verdict.results if r.status == "fail"} == {"request.variant-accepted"}
+
+
+def test_running_out_of_budget_while_shrinking_is_not_called_flaky(served: Any) -> None:
+    app, cfg = served(fault="role-repeated")
+    with httpx.Client() as client:
+        outcome = explore(client, cfg, 8, 0, 3)
+    assert not outcome.ok and not outcome.flaky and outcome.sent <= 3
+    assert any("budget" in note for note in outcome.notes)
+    assert outcome.generated + outcome.shrinks == outcome.sent
+
+
+def test_the_curl_command_carries_no_credential_from_the_url() -> None:
+    cfg = load_settings({"endpoint": "https://user:pw@api.example.com/v1?api-key=QSECRET&api-version=2024-01"}, env={})
+    command = curl_command(cfg, {"model": "m"})
+    assert "QSECRET" not in command and "pw@" not in command and "api-version=2024-01" in command

@@ -16,8 +16,10 @@ that request is reported, with a ready-to-run curl command.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import string
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +31,12 @@ from hypothesis.errors import FlakyFailure, Unsatisfiable
 from ..exchange import Exchange
 from ..findings import FAIL, Verdict
 from ..judge import judge
+from ..redact import MASK
 from ..schemas import get_schema
 from .config import Settings
 from .runner import capture_request
 
-__all__ = ["VariantsOutcome", "curl_command", "explore", "requests"]
+__all__ = ["VariantsOutcome", "curl_command", "explore", "requests", "summary"]
 
 # ---------------------------------------------------------------------------------------
 # strategies
@@ -141,7 +144,18 @@ def requests(cfg: Settings) -> st.SearchStrategy[dict[str, Any]]:
     }
     base = st.fixed_dictionaries({"model": st.just(cfg.model), "stream": st.just(True), "messages": _messages()}, optional=optional)
     extra = st.one_of(st.just({}), _tools(), _response_format(), st.just(dict(cfg.reasoning)))
-    return st.builds(lambda b, e: {**b, **e}, base, extra)
+    return st.builds(_combine, base, extra)
+
+
+def _combine(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Tools and structured output carry a JSON document: a stop sequence or a tiny
+    max_tokens would cut it legitimately (finish stop or length) and the JSON rules would
+    blame a conformant endpoint, so those two parameters stay out of such variants."""
+    out = {**base, **extra}
+    if "tools" in extra or "response_format" in extra:
+        out.pop("stop", None)
+        out.pop("max_tokens", None)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -158,8 +172,12 @@ class _Broken(Exception):
 
 @dataclass
 class VariantsOutcome:
-    sent: int = 0  # requests actually sent (never above the budget)
-    passed: int = 0
+    sent: int = 0  # requests actually sent, shrinking included (never above the budget)
+    generated: int = 0  # variants generated and judged before the first failure (or all)
+    shrinks: int = 0  # requests sent while shrinking a failure
+    budget: int = 0
+    seed: int = 0
+    variants: int = 0
     request: dict[str, Any] | None = None  # the minimal failing request
     exchange: Exchange | None = None
     verdict: Verdict | None = None
@@ -173,8 +191,10 @@ class VariantsOutcome:
 
 def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int, budget: int) -> VariantsOutcome:
     """Send up to ``variants`` generated requests (plus shrinking, never above ``budget``)."""
-    outcome = VariantsOutcome()
-    rule_filter: set[str] | None = None  # while shrinking: keep breaking the same rules
+    outcome = VariantsOutcome(budget=budget, seed=seed_value, variants=variants)
+    # while shrinking, only the first failing rules are chased: a smaller request that breaks
+    # something else is a different bug, and counts as passing for this one
+    rule_filter: set[str] | None = None
 
     @settings(
         max_examples=variants,
@@ -191,33 +211,65 @@ def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int,
         nonlocal rule_filter
         assume(outcome.sent < budget)  # out of budget: no more requests, shrinking stops here
         outcome.sent += 1
-        exchange = capture_request(client, cfg, request, source=f"live/variant-{outcome.sent}")
+        if rule_filter is None:
+            outcome.generated += 1
+        else:
+            outcome.shrinks += 1
+        exchange = capture_request(client, cfg, request, tag="variant", source=f"live/variant-{outcome.sent}")
         verdict = judge(exchange, cfg.profile)
         failed = {r.rule for r in verdict.results if r.status == FAIL}
         if failed and (rule_filter is None or failed & rule_filter):
             rule_filter = rule_filter or failed
             outcome.request, outcome.exchange, outcome.verdict = exchange.request, exchange, verdict
             raise _Broken(request, exchange, verdict)
-        outcome.passed += 1
 
     try:
         check()
     except _Broken as broken:  # the shrunk (minimal) failing variant, replayed last
         outcome.request, outcome.exchange, outcome.verdict = broken.exchange.request, broken.exchange, broken.verdict
     except FlakyFailure:
-        outcome.flaky = True
-        outcome.notes.append("the failure did not reproduce when hypothesis replayed it (a flaky endpoint)")
+        if outcome.sent >= budget:  # the final replay was refused for want of budget
+            outcome.notes.append(f"the request budget ({budget}) stopped the shrinking: the request shown may not be the smallest")
+        else:
+            outcome.flaky = True
+            outcome.notes.append("the failure did not reproduce when hypothesis replayed it (a flaky endpoint)")
     except Unsatisfiable:
         outcome.notes.append(f"the request budget ({budget}) ran out before any variant could be judged")
-    if outcome.sent >= budget:
-        outcome.notes.append(f"the request budget of {budget} was reached")
+    if outcome.sent >= budget and not any("budget" in n for n in outcome.notes):
+        outcome.notes.append(f"the request budget of {budget} was reached ({outcome.generated} of {variants} variants generated)")
     return outcome
+
+
+def summary(outcome: VariantsOutcome) -> dict[str, Any]:
+    """What compliance.json records of the variants, green or red."""
+    return {
+        "variants": outcome.variants,
+        "seed": outcome.seed,
+        "budget": outcome.budget,
+        "sent": outcome.sent,
+        "generated": outcome.generated,
+        "shrinks": outcome.shrinks,
+        "ok": outcome.ok,
+        "flaky": outcome.flaky,
+        "notes": outcome.notes,
+    }
+
+
+SECRETISH = re.compile(r"key|token|secret|sig|auth|pass|code|cred", re.I)
+
+
+def _shareable_url(url: str) -> str:
+    """The URL without user:password, and with secret-looking query values masked."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    query = urlencode([(k, MASK if SECRETISH.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
 
 
 def curl_command(cfg: Settings, request: dict[str, Any]) -> str:
     """A ready-to-run curl for a request; the key stays in its environment variable."""
     body = json.dumps(request, ensure_ascii=False)
     return (
-        f"curl -N {shlex.quote(cfg.url)} -H 'Content-Type: application/json' "
+        f"curl -N {shlex.quote(_shareable_url(cfg.url))} -H 'Content-Type: application/json' "
         f'-H "Authorization: Bearer ${cfg.api_key_env}" -d {shlex.quote(body)}'
     )

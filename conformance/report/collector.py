@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .. import __version__
+from ..rules import all_rules
 from .html import render
 
 __all__ = ["COMPLIANCE_FORMAT", "ComplianceCollector"]
@@ -30,6 +31,7 @@ class ComplianceCollector:
         self.meta = meta
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.exchanges: dict[str, dict[str, Any]] = {}
+        self.variants: dict[str, Any] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "sse", None)
@@ -38,6 +40,9 @@ class ComplianceCollector:
         exchange = getattr(report, "sse_exchange", None)
         if exchange:
             self.exchanges.setdefault(exchange["id"], exchange)
+        variants = getattr(report, "sse_variants", None)
+        if variants:
+            self.variants = variants
 
     def document(self) -> dict[str, Any]:
         """compliance.json: the documented, stable shape (README, report/compliance.schema.json)."""
@@ -47,11 +52,13 @@ class ComplianceCollector:
             counts[res["status"]] += 1
             entry = by_exchange.setdefault(exchange_id, {"id": exchange_id, "rules": {}})
             entry["rules"][rule] = {k: res[k] for k in ("status", "severity", "reason", "total", "title", "section", "source", "findings")}
+        order = {r.id: i for i, r in enumerate(all_rules())}
         exchanges = []
-        for exchange_id, entry in by_exchange.items():
+        for exchange_id, entry in sorted(by_exchange.items()):  # stable: the same run gives the same file
             info = self.exchanges.get(exchange_id, {"id": exchange_id})
-            ok = not any(r["status"] == "fail" for r in entry["rules"].values())
-            exchanges.append({**info, "ok": ok, "rules": entry["rules"]})
+            rules = dict(sorted(entry["rules"].items(), key=lambda kv: order.get(kv[0], len(order))))
+            ok = not any(r["status"] == "fail" for r in rules.values())
+            exchanges.append({**info, "ok": ok, "rules": rules})
         return {
             "format": COMPLIANCE_FORMAT,
             "suite": {"name": "sse-conformance", "version": __version__},
@@ -59,6 +66,7 @@ class ComplianceCollector:
             **self.meta,
             "ok": counts["fail"] == 0,
             "counts": counts,
+            "variants": self.variants,
             "exchanges": exchanges,
         }
 
@@ -80,7 +88,7 @@ class ComplianceCollector:
             cells[1] = f'<td class="col-testId">{escape(test_id)}</td>'
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.json_path is None or not self.results:
-            return
+        if self.json_path is None or not self.active:
+            return  # written whenever asked for, results or not: a stale file must not survive
         self.json_path.parent.mkdir(parents=True, exist_ok=True)
         self.json_path.write_text(json.dumps(self.document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ request or a file name is escaped here, at the one place where text becomes HTML
 from __future__ import annotations
 
 import json
+import unicodedata
 from html import escape
 from typing import Any
 
@@ -33,8 +34,19 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-def _anchor(exchange: str, rule: str) -> str:
-    return "sse-" + "".join(ch if ch.isalnum() else "-" for ch in f"{exchange}-{rule}")
+def _anchor(index: int, rule: str) -> str:
+    """Anchors by exchange position, so that two recordings whose names differ only in
+    punctuation (x.y.sse, x-y.sse) never share one."""
+    return f"sse-{index}-" + "".join(ch if ch.isalnum() else "-" for ch in rule)
+
+
+def visible_json(value: Any) -> str:
+    """Pretty JSON where invisible characters (U+00A0, U+200F, ...) show as \\u escapes:
+    in a shrunk request they are often the very character that matters."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return "".join(
+        f"\\u{ord(c):04x}" if (unicodedata.category(c) in ("Cf", "Cc", "Zl", "Zp", "Zs") and c not in " \n") else c for c in text
+    )
 
 
 def _cls(status: str) -> str:
@@ -52,6 +64,11 @@ def header(doc: dict[str, Any]) -> str:
     rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", doc.get("profile") or "-"),
             ("Suite", f"sse-conformance {doc['suite']['version']}"), ("Date", doc["generated"]),
             ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
+    v = doc.get("variants")
+    if v:
+        state = "all passed" if v["ok"] else "one broke a rule (see live/variants)"
+        rows.append(("Request variants", f"{v['generated']} of {v['variants']} generated (seed {v['seed']}), {v['sent']} requests within a budget of {v['budget']}: {state}"
+                     + ("; " + "; ".join(v["notes"]) if v["notes"] else "")))
     table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f"<style>{CSS}</style><div class=\"sse\"><h2>Stream conformance</h2><p>{verdict}</p><table>{table}</table></div>"
 
@@ -60,7 +77,7 @@ def matrix(doc: dict[str, Any]) -> str:
     groups = list(dict.fromkeys(r.group for r in all_rules()))
     head = "".join(f"<th>{_e(g)}</th>" for g in groups)
     body = []
-    for ex in doc["exchanges"]:
+    for i, ex in enumerate(doc["exchanges"]):
         cells = []
         for g in groups:
             rules = {k: v for k, v in ex["rules"].items() if k.split(".", 1)[0] == g}
@@ -69,14 +86,12 @@ def matrix(doc: dict[str, Any]) -> str:
                 continue
             worst = max(rules.values(), key=lambda r: STATUS_ORDER[r["status"]])["status"]
             tip = "; ".join(f"{k}: {LABEL[v['status']]}" for k, v in rules.items())
-            bad = [k for k, v in rules.items() if v["status"] in ("fail", "warn")]
-            text = LABEL[worst] if not bad else f"{LABEL[worst]} ({len(bad)})"
-            if bad:
-                text = f'<a href="#{_anchor(ex["id"], bad[0])}">{_e(text)}</a>'
-            else:
-                text = _e(text)
+            bad = sorted((k for k, v in rules.items() if v["status"] in ("fail", "warn")), key=lambda k: -STATUS_ORDER[rules[k]["status"]])
+            text = _e(LABEL[worst] if not bad else f"{LABEL[worst]} ({len(bad)})")
+            if bad:  # the link goes to the worst finding: a failure before a warning
+                text = f'<a href="#{_anchor(i, bad[0])}">{text}</a>'
             cells.append(f'<td class="{_cls(worst)}" title="{_e(tip)}">{text}</td>')
-        body.append(f'<tr><th><a href="#{_anchor(ex["id"], "exchange")}">{_e(ex["id"])}</a></th>{"".join(cells)}</tr>')
+        body.append(f'<tr><th><a href="#{_anchor(i, "exchange")}">{_e(ex["id"])}</a></th>{"".join(cells)}</tr>')
     return f'<div class="sse"><h2>Compliance matrix</h2><table><tr><th>scenario / recording</th>{head}</tr>{"".join(body)}</table></div>'
 
 
@@ -89,13 +104,13 @@ def _excerpt(ex: dict[str, str] | None) -> str:
 def failures(doc: dict[str, Any]) -> str:
     out = ['<div class="sse"><h2>Failures and warnings</h2>']
     count = 0
-    for ex in doc["exchanges"]:
+    for i, ex in enumerate(doc["exchanges"]):
         for rule, res in ex["rules"].items():
             if res["status"] not in ("fail", "warn"):
                 continue
             count += 1
             kind = "warn" if res["status"] == "warn" else ""
-            out.append(f'<div class="finding {kind}" id="{_anchor(ex["id"], rule)}">')
+            out.append(f'<div class="finding {kind}" id="{_anchor(i, rule)}">')
             out.append(f'<p><b>{_e(rule)}</b> ({_e(LABEL[res["status"]])}) in <b>{_e(ex["id"])}</b>: {_e(res["title"])} '
                        f'<span class="sse-muted">[{_e(res["source"])}]</span></p>')
             for f in res["findings"]:
@@ -129,17 +144,17 @@ def _message(messages: list[dict[str, Any]]) -> str:
 
 def exchanges(doc: dict[str, Any]) -> str:
     out = ['<div class="sse"><h2>Scenarios and recordings</h2>']
-    for ex in doc["exchanges"]:
+    for i, ex in enumerate(doc["exchanges"]):
         t = ex.get("timing") or {}
         figures = ", ".join(f"{k.replace('_', ' ')} {v * 1000:.0f} ms" if isinstance(v, float) else f"{k} {v}" for k, v in t.items() if v is not None)
-        out.append(f'<details id="{_anchor(ex["id"], "exchange")}" {"open" if not ex["ok"] else ""}><summary>{_e(ex["id"])}: '
+        out.append(f'<details id="{_anchor(i, "exchange")}" {"open" if not ex["ok"] else ""}><summary>{_e(ex["id"])}: '
                    f'{"conforms" if ex["ok"] else "does not conform"} (status {_e(ex.get("status"))}, {_e(ex.get("bytes", 0))} bytes)</summary>')
         if ex.get("problem"):
             out.append(f"<p><b>Transport:</b> {_e(ex['problem'])}</p>")
         out.append(timeline_svg(ex.get("arrivals") or [], t or None))
         if figures:
             out.append(f'<p class="sse-muted">{_e(figures)}</p>')
-        out.append(f"<b>Request</b><pre>{_e(json.dumps(ex.get('request'), indent=2, ensure_ascii=False))}</pre>")
+        out.append(f"<b>Request</b><pre>{_e(visible_json(ex.get('request')))}</pre>")
         out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}</details>")
     out.append("</div>")
     return "".join(out)

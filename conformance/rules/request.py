@@ -31,3 +31,27 @@ def stream_options_accepted(stream: Stream) -> Iterator[Violation]:
         yield Violation(
             f"A valid request with stream_options was refused.\nExpected: a 2xx stream\nReceived: status={status}, body={excerpt!r}"
         )
+
+
+def _variant(stream: Stream) -> str | None:
+    if stream.exchange.scenario != "variant":
+        return "judged on generated request variants (valid against schemas/request.json)"
+    return None
+
+
+@rule(
+    "request.variant-accepted",
+    section="suite",
+    title="A generated request that is valid against schemas/request.json gets a 2xx stream.",
+    why="An endpoint that refuses a unicode prompt or a nested tool schema fails every user who sends one.",
+    applies=_variant,
+    scope=ANY,
+    live=True,
+)
+def variant_accepted(stream: Stream) -> Iterator[Violation]:
+    status = stream.exchange.status
+    if status is not None and not 200 <= status < 300:
+        excerpt = stream.exchange.body[:300].decode("utf-8", "replace")
+        yield Violation(
+            f"A request valid against schemas/request.json was refused.\nExpected: a 2xx stream\nReceived: status={status}, body={excerpt!r}"
+        )
