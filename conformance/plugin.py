@@ -145,6 +145,8 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
     settings = live_settings(config)
     if config.getoption("--variants") < 0:
         raise pytest.UsageError("--variants must be 0 (off) or more")
+    if set(SCENARIOS) <= set(settings.skip) and config.getoption("--variants") == 0:
+        raise pytest.UsageError("every scenario is skipped and variants are off: the run would test nothing")
     for scenario in SCENARIOS.values():
         node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
         items.extend(node.collect())

@@ -163,3 +163,10 @@ def test_live_runs_under_xdist_need_loadgroup(tmp_path: Path) -> None:
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR and "--dist loadgroup" in refused.stderr
     grouped = subprocess.run([*base, "-n", "2", "--dist", "loadgroup", "-q"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert grouped.returncode == 1 and "capture.complete" in grouped.stdout  # port 9 refuses: a finding, per scenario
+
+
+def test_a_run_that_would_test_nothing_is_a_usage_error(tmp_path: Path) -> None:
+    names = ", ".join(f'"{n}"' for n in SCENARIOS)
+    (tmp_path / "pyproject.toml").write_text(f"[tool.sse-conformance]\nskip = [{names}]\n")
+    proc = _run_cli("--variants", "0", tmp=tmp_path)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR and "would test nothing" in proc.stderr + proc.stdout
