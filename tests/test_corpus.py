@@ -97,3 +97,14 @@ def test_azure_prompt_filter_event_is_an_annotation_only_under_openai() -> None:
     sansa = judge(load(path), "sansa")
     schema = sansa.result("chunk.schema")
     assert schema is not None and schema.status == FAIL and schema.findings[0].event == 0
+
+
+def test_generated_fixtures_match_their_generator() -> None:
+    """fixtures/conformant and fixtures/violations are what scripts/make_fixtures.py writes
+    (hand-written files beside them are listed and left alone)."""
+    import subprocess
+    import sys
+
+    script = FIXTURES.parent / "scripts" / "make_fixtures.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
