@@ -2,10 +2,11 @@
 
 Applied to every live exchange before it is judged, saved or reported: credential-like
 headers lose their value, and the key is replaced wherever it appears: as raw bytes, in
-the escaped forms a JSON encoder writes (``\\/``, ``\\u002d``...), and inside any event
-whose JSON *decodes* to a string holding the key, however it was escaped (that event is
-re-serialised). Byte offsets move when a replacement is shorter or longer, so arrival
-times are remapped to the new body: timings stay true after redaction.
+the escaped forms a JSON encoder writes (``\\/``, ``\\u002d``...), inside any event whose
+JSON *decodes* to a string holding the key, however it was escaped, and split over several
+events (those events are re-serialised with the key's characters starred out). Byte offsets
+move when a replacement is shorter or longer, so arrival times are remapped to the new body:
+timings stay true after redaction.
 """
 
 from __future__ import annotations
@@ -65,21 +66,75 @@ def _contains(value: Any, keys: list[str]) -> bool:
     return False
 
 
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], str]]:
+    """Every string in a JSON value, with its path, in document order."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
+    return []
+
+
+def _set(value: Any, path: tuple[Any, ...], new: str) -> None:
+    for step in path[:-1]:
+        value = value[step]
+    value[path[-1]] = new
+
+
+def _event_rewrites(body: bytes, keys: list[str]) -> dict[tuple[int, int], Any]:
+    """Events to re-serialise: their JSON holds a key, whole (however escaped) or split over
+    several events (an endpoint that echoes the key token by token). For a split key, the
+    strings at the same path in successive events are read as one text, as a client
+    concatenates them, and every character of an occurrence is starred out where it came."""
+    decoded = []
+    for event in parse(body).events:
+        try:
+            decoded.append((event, json.loads(event.data)))
+        except ValueError:
+            continue
+    rewrites: dict[tuple[int, int], Any] = {}
+    # one text per field path (choices[0].delta.content, ...): what a client concatenates
+    streams: dict[tuple[Any, ...], list[tuple[int, str]]] = {}
+    for n, (event, value) in enumerate(decoded):
+        if _contains(value, keys):
+            rewrites[(event.offset, event.end)] = scrub(value, keys)
+            continue
+        for path, text in _leaves(value):
+            streams.setdefault(path, []).append((n, text))
+    for path, pieces in streams.items():
+        text = "".join(piece for _, piece in pieces)
+        hits = [(i, i + len(key)) for key in keys for i in _find_all(text, key)]
+        begin = 0
+        for n, piece in pieces:
+            end = begin + len(piece)
+            if any(a < end and b > begin for a, b in hits):
+                masked = "".join("*" if any(a <= begin + i < b for a, b in hits) else c for i, c in enumerate(piece))
+                event, value = decoded[n]
+                _set(rewrites.setdefault((event.offset, event.end), value), path, masked)
+            begin = end
+    return rewrites
+
+
+def _find_all(text: str, key: str) -> list[int]:
+    out, at = [], text.find(key)
+    while at >= 0:
+        out.append(at)
+        at = text.find(key, at + 1)
+    return out
+
+
 def _spans(body: bytes, keys: list[str]) -> list[Span]:
-    spans: list[Span] = []
-    for key in keys:
+    rewrites = _event_rewrites(body, keys)
+    spans: list[Span] = [(a, b, b"data: " + json.dumps(v).encode() + b"\n") for (a, b), v in rewrites.items()]
+    for key in keys:  # raw and escaped forms anywhere else (comments, non-JSON bodies)
         for form in _forms(key):
             at = body.find(form)
             while at >= 0:
-                spans.append((at, at + len(form), MASK.encode()))
+                if not any(a <= at < b for a, b in rewrites):
+                    spans.append((at, at + len(form), MASK.encode()))
                 at = body.find(form, at + len(form))
-    for event in parse(body).events:  # escaped some other way: found by decoding
-        try:
-            value = json.loads(event.data)
-        except ValueError:
-            continue
-        if _contains(value, keys):
-            spans.append((event.offset, event.end, b"data: " + json.dumps(scrub(value, keys)).encode() + b"\n"))
     return spans
 
 

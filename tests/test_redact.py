@@ -44,3 +44,13 @@ def test_headers_request_and_payloads() -> None:
     assert out.headers == {"authorization": MASK, "x-echo": f"k={MASK}"}
     assert KEY not in json.dumps(out.request)
     assert scrub({"a": [f"x{KEY}"]}, [KEY]) == {"a": [f"x{MASK}"]}
+
+
+def test_a_key_echoed_token_by_token_is_starred_out_of_the_recording() -> None:
+    parts = ["Your key is sk-li", "ve/SECR", "ET-abc", "123, keep it safe"]
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *[chunk({"content": p}) for p in parts], chunk({}, "stop", usage=USAGE))
+    out = redact(Exchange(body), [KEY])
+    verdict = judge(out)
+    content = verdict.message[0].content
+    assert KEY not in content and "*" * len(KEY) in content and content.startswith("Your key is ")
+    assert verdict.ok
