@@ -106,21 +106,32 @@ class Stream:
         )
 
     @cached_property
-    def error_finishes(self) -> dict[int, Item]:
-        """Choice index -> the error event that finished it (section 6).
+    def error_entries(self) -> dict[int, list[Item]]:
+        """Choice index -> the error events whose own ``choices`` entry finishes it, in order.
 
-        An error entry ``choices[k]`` without an index stands for choice k; an error event
-        without choices (or under a profile that ignores them) finishes every open choice.
+        An entry ``choices[k]`` without an index stands for choice k (section 6). Empty under
+        a profile that ignores an error event's choices.
         """
-        out: dict[int, Item] = {}
+        out: dict[int, list[Item]] = {}
+        if self.profile.error_may_end_stream:
+            return out
+        for item in self.errors:
+            entries = item.obj.get("choices")
+            if isinstance(entries, list):
+                for pos, entry in enumerate(entries):
+                    if isinstance(entry, dict) and entry.get("finish_reason") is not None:
+                        out.setdefault(choice_index(entry, pos), []).append(item)
+        return out
+
+    @cached_property
+    def error_finishes(self) -> dict[int, Item]:
+        """Choice index -> the error event that finished it (section 6): its own entry, or,
+        for an error event without entries, every choice still open."""
+        out: dict[int, Item] = {idx: items[0] for idx, items in self.error_entries.items()}
         finished = {i for i, visits in self.choices.items() if any(v.choice.get("finish_reason") for v in visits)}
         for item in self.errors:
             entries = item.obj.get("choices") if not self.profile.error_may_end_stream else None
-            if isinstance(entries, list) and entries:
-                for pos, entry in enumerate(entries):
-                    if isinstance(entry, dict) and entry.get("finish_reason") is not None:
-                        out.setdefault(choice_index(entry, pos), item)
-            else:
+            if not (isinstance(entries, list) and entries):
                 for idx in set(self.choices) | {0}:
                     if idx not in finished:
                         out.setdefault(idx, item)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, choice_index, has_reasoning
+from ..stream import Stream, has_reasoning
 from . import rule
 from ._util import show
 
@@ -133,15 +133,7 @@ def _has_payload(delta: dict) -> bool:
     why="Clients stop at the finish: anything sent later is lost, and a choice that never finishes looks truncated.",
 )
 def finish_reason_once(stream: Stream) -> Iterator[Violation]:
-    error_entries: dict[int, list] = {}
-    if not stream.profile.error_may_end_stream:
-        for item in stream.errors:
-            entries = item.obj.get("choices")
-            if isinstance(entries, list):
-                for pos, entry in enumerate(entries):
-                    if isinstance(entry, dict) and entry.get("finish_reason") is not None:
-                        idx = choice_index(entry, pos)
-                        error_entries.setdefault(idx, []).append(item)
+    error_entries = stream.error_entries
     finishers = stream.error_finishes
     for idx, visits in sorted(stream.choices.items()):
         finished = None
