@@ -69,6 +69,7 @@ class Verdict:
     message: dict[int, Any] = field(default_factory=dict)
     # delivery figures in seconds (timing.summarize), when arrival times were captured
     timing: dict[str, Any] | None = None
+    arrivals: list[float] = field(default_factory=list)  # event arrival times, for the timeline
 
     @property
     def ok(self) -> bool:

@@ -16,7 +16,7 @@ from .findings import ERROR, FAIL, NA, PASS, WARN, Finding, RuleResult, Verdict,
 from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
-from .timing import summarize
+from .timing import arrivals, summarize
 
 __all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules"]
 
@@ -91,9 +91,10 @@ def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict
     try:
         message = stream.message
         timing = summarize(stream)
+        times = arrivals(stream) if timing is not None else []
     except Exception:  # best effort, for reports; the rules have judged already
-        message, timing = {}, None
-    return Verdict(stream.exchange.source, name, results, message, timing)
+        message, timing, times = {}, None, []
+    return Verdict(stream.exchange.source, name, results, message, timing, times)
 
 
 def judge(

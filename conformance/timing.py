@@ -10,7 +10,22 @@ from typing import Any
 
 from .stream import Stream
 
-__all__ = ["summarize"]
+__all__ = ["TIMELINE_POINTS", "arrivals", "summarize"]
+
+TIMELINE_POINTS = 400  # event arrivals kept for the timeline picture
+
+
+def _event_times(stream: Stream) -> list[float]:
+    return [t for t in (stream.time_of(e) for e in stream.events) if t is not None]
+
+
+def arrivals(stream: Stream) -> list[float]:
+    """Event arrival times for the timeline, thinned to TIMELINE_POINTS (the last kept)."""
+    times = _event_times(stream)
+    if len(times) > TIMELINE_POINTS:
+        step = len(times) / TIMELINE_POINTS
+        times = [times[int(i * step)] for i in range(TIMELINE_POINTS)] + [times[-1]]
+    return [round(t, 5) for t in times]
 
 
 def summarize(stream: Stream) -> dict[str, Any] | None:
@@ -19,8 +34,7 @@ def summarize(stream: Stream) -> dict[str, Any] | None:
     timing = stream.exchange.timing
     if timing is None or not timing.arrivals:
         return None
-    times = [stream.time_of(e) for e in stream.events]
-    known = [t for t in times if t is not None]
+    known = _event_times(stream)
     first_content = None
     for item in stream.chunks:
         if any(

@@ -12,13 +12,11 @@ from .. import __version__
 from ..exchange import Exchange
 from ..findings import Finding, RuleResult, Verdict
 from ..rules import get_rule
-from ..sse import parse
 
-__all__ = ["TIMELINE_POINTS", "excerpt_around", "exchange_payload", "result_payload"]
+__all__ = ["excerpt_around", "exchange_payload", "result_payload"]
 
 CONTEXT = 240  # bytes of stream shown before and after the offending event
 HIT = 600  # bytes of the offending event shown at most
-TIMELINE_POINTS = 400  # event arrivals kept for the timeline picture
 
 
 def _text(raw: bytes) -> str:
@@ -56,18 +54,6 @@ def result_payload(exchange_id: str, exchange: Exchange, result: RuleResult) -> 
     }
 
 
-def _arrivals(exchange: Exchange, verdict: Verdict) -> list[float]:
-    """Event arrival times for the timeline, thinned to TIMELINE_POINTS."""
-    if exchange.timing is None:
-        return []
-    parsed = parse(exchange.body)
-    times = [t for t in (exchange.timing.time_at(e.end) for e in parsed.events) if t is not None]
-    if len(times) > TIMELINE_POINTS:
-        step = len(times) / TIMELINE_POINTS
-        times = [times[int(i * step)] for i in range(TIMELINE_POINTS)] + [times[-1]]
-    return [round(t, 5) for t in times]
-
-
 def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: Verdict, context: dict[str, Any]) -> dict[str, Any]:
     """Once per exchange: what was asked, what came back, what a client ends up with."""
     return {
@@ -82,7 +68,7 @@ def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: V
         "bytes": len(exchange.body),
         "message": [m.to_json() for _, m in sorted(verdict.message.items())],
         "timing": verdict.timing,
-        "arrivals": _arrivals(exchange, verdict),
+        "arrivals": verdict.arrivals,
         "suite_version": __version__,
         **context,
     }
