@@ -18,7 +18,7 @@ import httpx
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
-from ..profiles import PROFILES
+from ..profiles import get_profile
 
 __all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "load_settings"]
 
@@ -100,8 +100,7 @@ def load_settings(
             merged.setdefault("read_timeout", min(30.0, merged["timeout"]))
     except (TypeError, ValueError):
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
-    if merged.get("profile", "sansa") not in PROFILES:
-        raise UsageError(f"unknown profile {merged['profile']!r}; choose one of: {', '.join(PROFILES)}")
+    get_profile(merged.get("profile", "sansa"))  # an unknown profile is the same usage error everywhere
     _check(merged)
     key_env = merged.get("api_key_env", DEFAULT_KEY_ENV)
     key = env.get(key_env) or None
