@@ -116,6 +116,25 @@ class VariantsFailure(Exception):
     """Raised by the variants item: a generated request broke a rule (shrunk to the smallest)."""
 
 
+def fixed_failures(session: pytest.Session) -> tuple[dict[str, list[str]], list[str]]:
+    """The rules the fixed scenarios judged in this process failed (rule -> exchange ids), and
+    the scenarios not judged here. The variants item runs after the scenarios in a plain run;
+    under xdist another worker may have judged some of them."""
+    known: dict[str, list[str]] = {}
+    missing: list[str] = []
+    scenarios = {id(i.parent): i.parent for i in session.items if isinstance(i.parent, LiveScenario)}
+    for node in scenarios.values():
+        if node.scenario.name in node.settings.skip:
+            continue
+        if node._verdict is None:
+            missing.append(node.exchange_id)
+            continue
+        for r in node._verdict.results:
+            if r.status == FAIL:
+                known.setdefault(r.rule, []).append(node.exchange_id)
+    return known, missing
+
+
 class LiveVariants(pytest.Item):
     """Generated request variants (hypothesis): every error-level rule must hold for each."""
 
@@ -134,7 +153,11 @@ class LiveVariants(pytest.Item):
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
-        self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
+        known, missing = fixed_failures(self.session)
+        self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget, known)
+        if missing:
+            outcome.notes.append(f"the fixed scenarios' results were not available here for {', '.join(missing)} "
+                                 "(deselected, or run by another xdist worker): a failure they may share counts as new")
         self.user_properties.append(("variants_sent", outcome.sent))
         self._sse_variants = summary(outcome)
         if outcome.ok:
