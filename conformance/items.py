@@ -98,7 +98,7 @@ class LiveScenario(pytest.Collector):
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)
         if reason:
-            raise ScenarioSkipped(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
+            raise ScenarioSkipped(f"scenario {self.scenario.name} skipped: {reason}")
         if self._verdict is None:
             stash = self.config.stash
             if CLIENT not in stash:
@@ -159,7 +159,7 @@ class LiveVariants(pytest.Item):
             outcome.notes.append(f"the fixed scenarios' results were not available here for {', '.join(missing)} "
                                  "(deselected, or run by another xdist worker): a failure they may share counts as new")
         self.user_properties.append(("variants_sent", outcome.sent))
-        self._sse_variants = summary(outcome)
+        self._sse_variants = scrub(summary(outcome, self.settings), [self.settings.api_key])
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None

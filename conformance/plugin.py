@@ -7,6 +7,9 @@ judged once (by the first of its items that runs) and every item reports its own
 verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
 the reason, and a failed warning-level rule passes with the warning attached to the report.
 
+At the end of a run the plugin prints the summary of conformance/terminal.py (verdict, one line
+per recording or scenario, failures and warnings with their rule ids, the reports written).
+
 Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout has
 ``--timeout``) and ``--sse-profile`` (pytest-profiling has ``--profile``); the
 ``sse-conformance run`` command accepts the short names and translates them.
@@ -14,6 +17,9 @@ Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout 
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +27,11 @@ import pytest
 from .errors import RecordingError, UsageError
 from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
-from .live.scenarios import SCENARIOS
+from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILES
 from .recordings import iter_recordings
 from .report import ComplianceCollector
+from .terminal import summary_lines
 
 DEFAULT_VARIANTS = 8
 
@@ -49,13 +56,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model", default=None, help="model name sent in every live request")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
+    group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
     group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
+STARTED = pytest.StashKey[float]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STARTED] = time.time()
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
     workers = getattr(config.option, "numprocesses", None)
     if _live_requested(config) and workers and getattr(config.option, "dist", "no") != "loadgroup":
@@ -126,7 +138,7 @@ def live_settings(config: pytest.Config) -> Settings:
         "timeout": config.getoption("--sse-timeout"),
     }
     try:
-        return load_settings(options)
+        return skipping(load_settings(options), config.getoption("--sse-skip"))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
@@ -155,6 +167,49 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
     for item in items:
         if isinstance(item, LiveVariants) or isinstance(getattr(item, "parent", None), LiveScenario):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def written_reports(config: pytest.Config) -> list[str]:
+    """The report files this run wrote (not a stale file of an earlier run), as a user would
+    type them: relative to the current folder when inside it."""
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    candidates = [getattr(config.option, "htmlpath", None), getattr(collector, "json_path", None), getattr(config.option, "xmlpath", None)]
+    started = config.stash.get(STARTED, 0.0) - 2.0  # some file systems keep whole seconds
+    out = []
+    for raw in candidates:
+        if not raw:
+            continue
+        path = Path(os.path.expanduser(str(raw))).absolute()
+        try:
+            fresh = path.stat().st_mtime >= started
+        except OSError:
+            continue
+        if fresh:
+            out.append(os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path))
+    return out
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> Any:
+    """The summary a person reads: verdict, one line per recording or scenario, failures and
+    warnings with rule ids, the reports written. Written by the process that holds the results,
+    after the other plugins' summaries (pytest-html's link) so that it ends the output."""
+    result = yield
+    _print_summary(terminalreporter, config)
+    return result
+
+
+def _print_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    if not isinstance(collector, ComplianceCollector) or not collector.active:
+        return
+    doc = collector.document()
+    lines = summary_lines(doc, written_reports(config))
+    terminalreporter.write_sep("=", "sse-conformance", bold=True)
+    first, *rest = lines
+    terminalreporter.write_line(first, bold=True, **({"green": True} if doc["ok"] else {"red": True}))
+    for line in rest:
+        terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

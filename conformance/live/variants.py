@@ -288,9 +288,10 @@ def explore(
     return outcome
 
 
-def summary(outcome: VariantsOutcome) -> dict[str, Any]:
-    """What compliance.json records of the variants, green or red."""
-    return {
+def summary(outcome: VariantsOutcome, cfg: Settings | None = None) -> dict[str, Any]:
+    """What compliance.json records of the variants, green or red (with ``cfg``, a red one
+    carries the curl that replays its smallest failing request, key left in its variable)."""
+    out = {
         "variants": outcome.variants,
         "seed": outcome.seed,
         "budget": outcome.budget,
@@ -304,6 +305,9 @@ def summary(outcome: VariantsOutcome) -> dict[str, Any]:
         "known_rules": dict(sorted(outcome.known_rules.items())),
         "new_rules": outcome.new_rules,
     }
+    if cfg is not None and outcome.request is not None:
+        out["reproduce"] = curl_command(cfg, outcome.request)
+    return out
 
 
 SECRETISH = re.compile(r"key|token|secret|sig|auth|pass|code|cred", re.I)
