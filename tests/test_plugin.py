@@ -63,3 +63,22 @@ def test_runs_under_xdist(pytester: pytest.Pytester, corpus: Path) -> None:
 def test_missing_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--sse-fixtures", "nowhere/", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_summary_ends_the_output(pytester: pytest.Pytester, corpus: Path) -> None:
+    report = pytester.path / "compliance.json"
+    result = pytester.runpytest("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", f"--sse-json={report}")
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if line.startswith("sse-conformance: FAIL: 1 rule failure,"))
+    summary = lines[start:]
+    assert any(line.split()[:2] == ["recs/nodone.sse", "FAIL"] for line in summary)
+    assert any(line.split()[:2] == ["recs/good.sse", "ok"] for line in summary)
+    assert any(line.startswith("  sse.done (recs/nodone.sse): The stream ends after event #2 without a [DONE] event") for line in summary)
+    assert "warnings:" in summary and any(line.startswith("  compat.no-bom (recs/bom.sse): ") for line in summary)
+    assert "reports: compliance.json" in summary  # only what was written: no html, no junit asked for
+
+
+def test_no_summary_without_recordings_or_endpoint(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 0 and "= sse-conformance =" not in result.stdout.str() and "sse-conformance: " not in result.stdout.str()

@@ -261,3 +261,27 @@ def test_the_curl_command_carries_no_credential_from_the_url() -> None:
     cfg = load_settings({"endpoint": "https://user:pw@api.example.com/v1?api-key=QSECRET&api-version=2024-01"}, env={})
     command = curl_command(cfg, {"model": "m"})
     assert "QSECRET" not in command and "pw@" not in command and "api-version=2024-01" in command
+
+
+def test_the_variants_item_learns_the_fixed_failures_of_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest --endpoint: the scenarios run first, so the variants item knows their failures;
+    a known failure is noted, the search goes on and the 500 on a double quote is reported."""
+    monkeypatch.setenv("K", "sk-reference")
+    app = refusing(reference.create_app(profile="sansa", fault="role-repeated", delay=0.0), quoted)
+    report = pytester.path / "compliance.json"
+    with reference.serve_in_thread(app) as url:
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", "K", "--variants", "25", "--sse-json", str(report),
+            "--sse-skip", "reasoning", "-q",
+        )
+    assert result.ret == 1
+    doc = json.loads(report.read_text())
+    v = doc["variants"]
+    assert not v["ok"] and v["new_rules"] == ["request.variant-accepted"]
+    assert v["known_failures"] >= 1 and set(v["known_rules"]) == {"chunk.role-only-first"}
+    assert "$K" in v["reproduce"] and "sk-reference" not in json.dumps(doc)
+    assert not any("not available" in n for n in v["notes"])  # the fixed results were there
+    out = result.stdout.str()
+    assert "broke only rules the fixed scenarios fail (chunk.role-only-first)" in out and "new: request.variant-accepted" in out
+    reasoning = next(e for e in doc["exchanges"] if e["id"] == "live/reasoning")
+    assert all(r["status"] == "skipped" and "skipped on the command line" in r["reason"] for r in reasoning["rules"].values())
