@@ -169,6 +169,31 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
+def live_scope(nodeid: str) -> str | None:
+    """The xdist work unit of a live item: its scenario (``live/text::sse.done`` -> ``live/text``),
+    or ``live/variants``; None for any other test."""
+    if not nodeid.startswith("live/"):
+        return None
+    return nodeid.split("::")[0].split("@")[0]
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Live runs under ``--dist loadgroup``: send each scenario's items to one worker, from
+    their test ids. xdist groups by a suffix it writes into the test id on the worker, which
+    pytest 9.2's structured ids no longer take (pytest-xdist#1386): every worker then captured
+    every scenario itself, one request per worker instead of one per run."""
+    if not _live_requested(config) or config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class LiveGroupScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return live_scope(nodeid) or super()._split_scope(nodeid)
+
+    return LiveGroupScheduling(config, log)
+
+
 def written_reports(config: pytest.Config) -> list[str]:
     """The report files this run wrote (not a stale file of an earlier run), as a user would
     type them: relative to the current folder when inside it."""

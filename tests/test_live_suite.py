@@ -247,3 +247,21 @@ def test_record_skips_what_the_command_line_says(tmp_path: Path) -> None:
     assert code == 0
     assert "reasoning: skipped (skipped on the command line)" in out.getvalue()
     assert sorted(p.stem for p in tmp_path.glob("*.sse")) == sorted(set(SCENARIOS) - {"reasoning", "structured", "tool-call"})
+
+
+def test_under_xdist_each_scenario_is_one_request(tmp_path: Path) -> None:
+    """Each scenario's items go to one worker (pytest 9.2 broke xdist's own grouping)."""
+    pytest.importorskip("xdist")
+    from tests.test_variants import Counting
+
+    app = Counting(reference.create_app(profile="sansa", delay=0.0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    env[KEY_ENV] = "sk-reference"
+    with reference.serve_in_thread(app) as url:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", KEY_ENV, "--variants", "2",
+             "-n", "2", "--dist", "loadgroup", "-q"],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+        )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(app.bodies) == len(SCENARIOS) + 2  # each scenario once, plus the two variants
