@@ -27,7 +27,7 @@ from .redact import scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules
 
-__all__ = ["CLIENT", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem"]
+__all__ = ["CLIENT", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem"]
 
 class ScenarioSkipped(Exception):
     """The endpoint does not support a scenario: its items are skipped, and reported so."""
@@ -116,14 +116,16 @@ class VariantsFailure(Exception):
     """Raised by the variants item: a generated request broke a rule (shrunk to the smallest)."""
 
 
-def fixed_failures(session: pytest.Session) -> tuple[dict[str, list[str]], list[str]]:
+SCENARIO_NODES = pytest.StashKey[list[LiveScenario]]()  # every collected scenario, deselected or not
+
+
+def fixed_failures(scenarios: list[LiveScenario]) -> tuple[dict[str, list[str]], list[str]]:
     """The rules the fixed scenarios judged in this process failed (rule -> exchange ids), and
     the scenarios not judged here. The variants item runs after the scenarios in a plain run;
-    under xdist another worker may have judged some of them."""
+    under xdist another worker may have judged some of them, and -k may have deselected them."""
     known: dict[str, list[str]] = {}
     missing: list[str] = []
-    scenarios = {id(i.parent): i.parent for i in session.items if isinstance(i.parent, LiveScenario)}
-    for node in scenarios.values():
+    for node in scenarios:
         if node.scenario.name in node.settings.skip:
             continue
         if node._verdict is None:
@@ -153,11 +155,11 @@ class LiveVariants(pytest.Item):
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
-        known, missing = fixed_failures(self.session)
+        known, missing = fixed_failures(self.config.stash.get(SCENARIO_NODES, []))
         self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget, known)
         if missing:
-            outcome.notes.append(f"the fixed scenarios' results were not available here for {', '.join(missing)} "
-                                 "(deselected, or run by another xdist worker): a failure they may share counts as new")
+            outcome.notes.append(f"a failure shared with these fixed scenarios counts as new (no result in this process: deselected, "
+                                 f"or run by another xdist worker): {', '.join(missing)}")
         self.user_properties.append(("variants_sent", outcome.sent))
         self._sse_variants = scrub(summary(outcome, self.settings), [self.settings.api_key])
         if outcome.ok:

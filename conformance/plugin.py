@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from .errors import RecordingError, UsageError
-from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .items import CLIENT, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILES
@@ -159,8 +159,10 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
         raise pytest.UsageError("--variants must be 0 (off) or more")
     if set(SCENARIOS) <= set(settings.skip) and config.getoption("--variants") == 0:
         raise pytest.UsageError("every scenario is skipped and variants are off: the run would test nothing")
+    nodes = config.stash[SCENARIO_NODES] = []
     for scenario in SCENARIOS.values():
         node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
+        nodes.append(node)
         items.extend(node.collect())
     if config.getoption("--variants") > 0:
         items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))

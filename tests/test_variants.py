@@ -280,8 +280,20 @@ def test_the_variants_item_learns_the_fixed_failures_of_the_run(pytester: pytest
     assert not v["ok"] and v["new_rules"] == ["request.variant-accepted"]
     assert v["known_failures"] >= 1 and set(v["known_rules"]) == {"chunk.role-only-first"}
     assert "$K" in v["reproduce"] and "sk-reference" not in json.dumps(doc)
-    assert not any("not available" in n for n in v["notes"])  # the fixed results were there
+    assert not any("counts as new" in n for n in v["notes"])  # the fixed results were there
     out = result.stdout.str()
     assert "broke only rules the fixed scenarios fail (chunk.role-only-first)" in out and "new: request.variant-accepted" in out
     reasoning = next(e for e in doc["exchanges"] if e["id"] == "live/reasoning")
     assert all(r["status"] == "skipped" and "skipped on the command line" in r["reason"] for r in reasoning["rules"].values())
+
+
+def test_without_the_fixed_results_the_variants_say_so(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K", "sk-reference")
+    report = pytester.path / "compliance.json"
+    with reference.serve_in_thread(reference.create_app(profile="sansa", delay=0.0)) as url:
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", "K", "--variants", "2",
+                                              "--sse-json", str(report), "-k", "variants", "--sse-skip", "bad-key")
+    assert result.ret == 0
+    notes = json.loads(report.read_text())["variants"]["notes"]
+    assert any("counts as new" in n and "live/text" in n and "live/bad-key" not in n for n in notes), notes
+    assert "note: a failure shared with these fixed scenarios counts as new" in result.stdout.str()
