@@ -189,7 +189,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         return None
     from xdist.scheduler import LoadGroupScheduling
 
-    class LiveGroupScheduling(LoadGroupScheduling):
+    class LiveGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships no type stubs here
         def _split_scope(self, nodeid: str) -> str:
             return live_scope(nodeid) or super()._split_scope(nodeid)
 
