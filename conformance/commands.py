@@ -261,7 +261,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
     add_live_options(run)
     run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")
