@@ -128,7 +128,9 @@ def test_run_with_variants_reports_the_shrunk_request(tmp_path: Path) -> None:
     assert green.returncode == 0, green.stdout[-3000:]
     red = subprocess.run([*base, "--fault", "unicode-usage-missing"], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert red.returncode == 1
-    assert "Minimal request:" in red.stdout and "Reproduce:" in red.stdout and "curl -N" in red.stdout
+    # the summary ends with the shrunk request and the curl that replays it
+    assert "smallest failing variant: {" in red.stdout and "reproduce: curl -N" in red.stdout
+    assert "new: usage.present-last" in red.stdout
     doc = json.loads((tmp_path / "compliance.json").read_text())
     variants = next(e for e in doc["exchanges"] if e["id"] == "live/variants")
     assert variants["rules"]["usage.present-last"]["status"] == "fail"
