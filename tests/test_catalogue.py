@@ -23,12 +23,13 @@ def spec_text() -> str:
 
 
 def spec_rules() -> dict[str, bool]:
-    """Rule id -> is it marked (warning) in the spec's bullet that defines it."""
+    """Rule id -> is it marked (warning) in the spec's bullet that defines it (the first bullet
+    that starts with the id: later ones, such as the change log's, only mention it)."""
     out: dict[str, bool] = {}
     for line in spec_text().splitlines():
         m = re.match(r"^- `([a-z]+\.[a-z0-9-]+)`(.*)", line)
         if m:
-            out[m.group(1)] = "(warning" in m.group(2).split(":")[0]
+            out.setdefault(m.group(1), "(warning" in m.group(2).split(":")[0])
     return out
 
 
