@@ -61,8 +61,8 @@ class Rule:
 
     @property
     def severity_text(self) -> str:
-        """The severity as the catalogue shows it: ``error`` or ``error (warning when ...)``."""
-        return f"{self.severity} ({self.severity_note})" if self.severity_note else self.severity
+        """The severity as the catalogue shows it: ``error``, or the conditional's note."""
+        return self.severity_note or self.severity
 
     @property
     def group(self) -> str:
@@ -95,12 +95,12 @@ def rule(
     """Register ``check`` under ``id``; a duplicate id is a programming error.
 
     ``severity_note`` declares a conditional severity: ``severity`` is the highest the rule
-    reports, and the note says when it reports less.
+    reports, and the note says when each applies ("error when ...; warning when ...").
     """
     if severity not in (ERROR, WARNING):
         raise ValueError(f"{id}: severity must be error or warning")
-    if severity_note is not None and severity != ERROR:
-        raise ValueError(f"{id}: a conditional severity declares error, its highest, with the note")
+    if severity_note is not None and (severity != ERROR or not severity_note.startswith("error when")):
+        raise ValueError(f"{id}: a conditional severity declares error, its highest, and a note 'error when ...; warning when ...'")
 
     def register(check: Check) -> Check:
         old = REGISTRY.get(id)

@@ -87,7 +87,8 @@ def _first_line_is_data(body: bytes) -> bool:
     section="11",
     title="The body does not start with a UTF-8 BOM.",
     why="The OpenAI Python SDK and httpx-sse keep the BOM in the first field name and drop the first event.",
-    severity_note="warning when the dropped first event carries only the role",
+    severity_note="error when the dropped first event carries data (content, tool calls, reasoning, a finish, usage, an error); "
+    "warning when it carries only the role",
 )
 def no_bom(stream: Stream) -> Iterator[Violation]:
     if not stream.parser.bom:
@@ -115,7 +116,7 @@ def no_bom(stream: Stream) -> Iterator[Violation]:
     section="11",
     title="The body does not end in a lone CR line ending.",
     why="eventsource-parser (the Vercel AI SDK's) waits for a possible LF after a CR and never dispatches the last event.",
-    severity_note="warning when the event it never dispatches is [DONE]",
+    severity_note="error when the event never dispatched is not [DONE] (a mid-stream error, say); warning when it is [DONE]",
 )
 def no_trailing_cr(stream: Stream) -> Iterator[Violation]:
     body = stream.exchange.body
