@@ -147,8 +147,11 @@ def list_delta_index(stream: Stream) -> Iterator[Violation]:
     for idx, visits in sorted(stream.choices.items()):
         seen: dict[str, list[Visit]] = {}
         for visit in visits:
-            for key, value in visit.delta.items():
-                if key != "tool_calls" and isinstance(value, list):
+            delta = visit.delta
+            if len(delta) == 1 and "content" in delta:  # most deltas: one text piece, no list
+                continue
+            for key, value in delta.items():
+                if value.__class__ is list and key != "tool_calls":
                     seen.setdefault(key, []).append(visit)
         for key, appearances in seen.items():
             if len(appearances) < 2:
@@ -181,7 +184,7 @@ def list_delta_index(stream: Stream) -> Iterator[Violation]:
 )
 def no_choice_message(stream: Stream) -> Iterator[Violation]:
     for idx, visits in sorted(stream.choices.items()):
-        carrying = [v for v in visits if isinstance(v.choice.get("message"), dict)]
+        carrying = [v for v in visits if "message" in v.choice and isinstance(v.choice["message"], dict)]
         if carrying:
             first = carrying[0]
             more = f" (and {len(carrying) - 1} later chunk(s))" if len(carrying) > 1 else ""
@@ -193,8 +196,18 @@ def no_choice_message(stream: Stream) -> Iterator[Violation]:
             )
 
 
+def _last_usage(stream: Stream) -> int | None:
+    """Position in ``stream.chunks`` of the last chunk that carries usage (searched from the
+    end, where it usually is)."""
+    chunks = stream.chunks
+    for pos in range(len(chunks) - 1, -1, -1):
+        if chunks[pos].obj.get("usage") is not None:
+            return pos
+    return None
+
+
 def _carries_usage(stream: Stream) -> str | None:
-    return None if any(item.obj.get("usage") is not None for item in stream.chunks) else "no chunk carries usage"
+    return None if _last_usage(stream) is not None else "no chunk carries usage"
 
 
 @rule(
@@ -207,8 +220,8 @@ def _carries_usage(stream: Stream) -> str | None:
 )
 def usage_last(stream: Stream) -> Iterator[Violation]:
     chunks = stream.chunks
-    last = max(pos for pos, item in enumerate(chunks) if item.obj.get("usage") is not None)
-    if last < len(chunks) - 1:
+    last = _last_usage(stream)
+    if last is not None and last < len(chunks) - 1:
         nxt = chunks[last + 1]
         after = len(chunks) - 1 - last
         yield Violation(
