@@ -315,3 +315,9 @@ def test_parallel_tools_scenario_needs_two_calls() -> None:
     assert status(one, "scenario.exercised", scenario="tool-call") == PASS
     none = stream_body(*text_stream("no tools"))
     assert "has no tool calls" in result(none, "scenario.exercised", scenario="parallel-tools").findings[0].message
+
+
+def test_list_delta_index_sees_a_content_list_alone_in_its_delta() -> None:
+    parts = [{"type": "text", "text": "a"}]
+    body = stream_body(chunk({"role": "assistant", "content": parts}), chunk({"content": parts}), chunk({}, "stop", usage=USAGE))
+    assert status(body, "compat.list-delta-index") == FAIL

@@ -148,7 +148,7 @@ def list_delta_index(stream: Stream) -> Iterator[Violation]:
         seen: dict[str, list[Visit]] = {}
         for visit in visits:
             delta = visit.delta
-            if len(delta) == 1 and "content" in delta:  # most deltas: one text piece, no list
+            if len(delta) == 1 and delta.get("content").__class__ is str:  # most deltas: one text piece
                 continue
             for key, value in delta.items():
                 if value.__class__ is list and key != "tool_calls":
