@@ -321,3 +321,10 @@ def test_list_delta_index_sees_a_content_list_alone_in_its_delta() -> None:
     parts = [{"type": "text", "text": "a"}]
     body = stream_body(chunk({"role": "assistant", "content": parts}), chunk({"content": parts}), chunk({}, "stop", usage=USAGE))
     assert status(body, "compat.list-delta-index") == FAIL
+
+
+def test_bom_before_an_event_without_chunk_data_is_a_warning() -> None:
+    assert "is [DONE]" in result(BOM + b"data: [DONE]\n\n", "compat.no-bom").findings[0].severity_reason
+    assert "no JSON object" in result(BOM + stream_body("ping", *text_stream("a")), "compat.no-bom").findings[0].severity_reason
+    empty = result(BOM + stream_body(chunk({}), *text_stream("a")), "compat.no-bom")
+    assert empty.status == WARN and "nothing a client needs" in empty.findings[0].severity_reason

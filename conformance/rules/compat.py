@@ -101,14 +101,20 @@ def no_bom(stream: Stream) -> Iterator[Violation]:
         reason = "warning: the BOM spoils a line that carries no event data (a comment or another field)"
         yield Violation(message, offset=0, severity=WARNING, reason=reason)
         return
-    if first.data == DONE:
-        what: str | None = "[DONE]"
-    else:
-        what = _carried(_payload(stream, first))
-    if what is None:
-        yield Violation(message, first, offset=0, severity=WARNING, reason="warning: the dropped first event carries only the role")
-    else:
+    obj = _payload(stream, first)
+    what = _carried(obj)
+    if what is not None:
         yield Violation(message, first, offset=0, severity=ERROR, reason=f"error: the dropped first event carries {what}")
+        return
+    if first.data == DONE:
+        reason = "warning: the dropped first event is [DONE], no chunk"
+    elif not isinstance(obj, dict):
+        reason = "warning: the dropped first event is no JSON object (sse.json-payload judges it)"
+    elif any(isinstance(c, dict) and isinstance(c.get("delta"), dict) and c["delta"].get("role") for c in obj.get("choices") or ()):
+        reason = "warning: the dropped first event carries only the role"
+    else:
+        reason = "warning: the dropped first event carries nothing a client needs (no role, no data)"
+    yield Violation(message, first, offset=0, severity=WARNING, reason=reason)
 
 
 @rule(
