@@ -560,8 +560,7 @@ def test_fault_registry() -> None:
 
 def test_the_revised_spec_rules_each_have_a_fault() -> None:
     """Every rule the 2026-11-29 spec added or made conditional can be shown live; the two
-    conditional ones at their error level (the warning level is the legal cr framing's and a
-    plain BOM's, which the fixtures show)."""
+    conditional ones at their error level (fixtures show the warning level)."""
     broken = {r for f in FAULTS.values() for r in f.rules}
     assert {"compat.list-delta-index", "compat.no-choice-message", "compat.usage-last", "compat.no-bom", "compat.no-trailing-cr"} <= broken
     assert "reasoning" in FAULTS["list-delta-index"].scenarios
