@@ -226,15 +226,30 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     return result
 
 
+def _errors(terminalreporter: Any) -> list[tuple[str, str]]:
+    """Failed or erroring tests that carry no rule result: the suite's own crashes (and any
+    other test in the session), by test id and the last line of their error."""
+    out = []
+    for key in ("failed", "error"):
+        for report in terminalreporter.stats.get(key, []):
+            if getattr(report, "sse", None) is not None or not hasattr(report, "nodeid"):
+                continue
+            text = [line for line in str(getattr(report, "longreprtext", "") or "").splitlines() if line.strip()]
+            marked = [line[1:].strip() for line in text if line.startswith("E ")]
+            message = (marked or text or [key])[-1]
+            out.append((report.nodeid + ("" if report.when == "call" else f" ({report.when})"), message))
+    return out
+
+
 def _print_summary(terminalreporter: Any, config: pytest.Config) -> None:
     collector = config.pluginmanager.get_plugin("sse-compliance")
     if not isinstance(collector, ComplianceCollector) or not collector.active:
         return
     doc = collector.document()
-    lines = summary_lines(doc, written_reports(config))
+    lines = summary_lines(doc, written_reports(config), errors=_errors(terminalreporter))
     terminalreporter.write_sep("=", "sse-conformance", bold=True)
     first, *rest = lines
-    terminalreporter.write_line(first, bold=True, **({"green": True} if doc["ok"] else {"red": True}))
+    terminalreporter.write_line(first, bold=True, **({"green": True} if first.startswith("sse-conformance: PASS") else {"red": True}))
     for line in rest:
         terminalreporter.write_line(line)
 

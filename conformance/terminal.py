@@ -131,21 +131,27 @@ def _reproduce(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def summary_lines(doc: Mapping[str, Any], reports: Sequence[str] = (), *, limit: int = LIMIT) -> list[str]:
+def summary_lines(
+    doc: Mapping[str, Any], reports: Sequence[str] = (), *, errors: Sequence[tuple[str, str]] = (), limit: int = LIMIT
+) -> list[str]:
     """The summary of one run: verdict, one line per exchange, failures, warnings, reports.
 
     ``doc`` is the compliance document; ``reports`` the report files actually written (as
-    they should be shown). The first line is the verdict."""
+    they should be shown); ``errors`` the tests that failed without a rule result (test id,
+    message): a crash or an error of the suite itself, which must not hide behind a PASS.
+    The first line is the verdict."""
     exchanges = [e for e in doc.get("exchanges", []) if e.get("id") != "live/variants" or e.get("rules")]
     counts = doc.get("counts") or {}
     failures = _grouped(exchanges, "fail")
     warnings = _grouped(exchanges, "warn")
     about = ", ".join(f"{k} {doc[k]}" for k in ("endpoint", "model", "profile") if doc.get(k))
-    if not exchanges and not doc.get("variants"):
+    if not exchanges and not doc.get("variants") and not errors:
         verdict = "nothing was judged (no recording or scenario ran)"
     else:
-        judged = "PASS" if doc.get("ok", not counts.get("fail")) else "FAIL"
+        judged = "PASS" if doc.get("ok", not counts.get("fail")) and not errors else "FAIL"
         verdict = f"{judged}: {_plural(int(counts.get('fail', 0)), 'rule failure')}, {_plural(int(counts.get('warn', 0)), 'warning')}"
+    if errors:
+        verdict += f", {_plural(len(errors), 'error')} outside the rules"
     lines = [f"sse-conformance: {verdict}" + (f" ({about})" if about else "")]
     shown = [e for e in exchanges if e.get("id") != "live/variants"]
     width = max([len(str(e.get("id"))) for e in shown] + [len("live/variants") if doc.get("variants") else 0])
@@ -156,6 +162,11 @@ def summary_lines(doc: Mapping[str, Any], reports: Sequence[str] = (), *, limit:
     lines += _listing("failures", failures, limit, where)
     lines += _reproduce(doc)
     lines += _listing("warnings", warnings, limit, where)
+    if errors:
+        lines.append("errors (not findings: the suite itself failed; -v shows the traceback):")
+        lines += [_cut(f"  {test}: {message}", WIDTH + 40) for test, message in errors[:limit]]
+        if len(errors) > limit:
+            lines.append(f"  ... {len(errors) - limit} more")
     if reports:
         lines.append("reports: " + ", ".join(reports))
     return lines

@@ -82,3 +82,18 @@ def test_no_summary_without_recordings_or_endpoint(pytester: pytest.Pytester) ->
     pytester.makepyfile("def test_ok():\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == 0 and "= sse-conformance =" not in result.stdout.str() and "sse-conformance: " not in result.stdout.str()
+
+
+def test_a_crash_in_the_suite_shows_in_the_summary(pytester: pytest.Pytester, corpus: Path) -> None:
+    """A test that fails without a rule result (here: a crashing rule) must not leave a PASS."""
+    pytester.makeconftest(
+        "import conformance.items as items\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('the judge fell over')\n"
+        "items.RecordingFile.judged = boom\n"
+    )
+    result = pytester.runpytest("--sse-fixtures", str(corpus / "good.sse"), "-p", "no:cacheprovider", "--tb=no", "-qq", "-k", "sse.done")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "sse-conformance: FAIL: 0 rule failures, 0 warnings, 1 error outside the rules" in out
+    assert "recs/good.sse::sse.done: RuntimeError: the judge fell over" in out

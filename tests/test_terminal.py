@@ -98,3 +98,9 @@ def test_variants_show_known_failures_and_the_new_one() -> None:
 
 def test_nothing_judged_is_said_plainly() -> None:
     assert summary_lines(doc())[0].startswith("sse-conformance: nothing was judged")
+
+
+def test_an_error_outside_the_rules_is_not_a_pass() -> None:
+    lines = summary_lines(doc(exchange("live/text", sse_done=rule("pass"))), errors=[("live/text::sse.done", "KeyError: 'choices'")])
+    assert lines[0].startswith("sse-conformance: FAIL: 0 rule failures, 0 warnings, 1 error outside the rules")
+    assert "  live/text::sse.done: KeyError: 'choices'" in lines
