@@ -36,7 +36,11 @@ __all__ = ["DEFAULT_MAX_BODY", "Limits", "capture"]
 # and judged, a body costs several times its size in memory, and a 2-core, 7 GB CI runner
 # may hold several scenarios' captures at once (xdist workers, variants): 64 MiB each did not fit.
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-_GRACE = 1.0  # seconds a stopped worker gets to leave after its socket is shut down
+_GRACE = 1.0
+# An endpoint writing one byte per packet makes one arrival pair per byte; past this many
+# pairs, reads less than a millisecond after the last pair join it (their bytes are dated
+# at most 1 ms early), so the list grows with the stream's duration, not its byte count.
+_PAIRS, _COALESCE = 10_000, 0.001  # seconds a stopped worker gets to leave after its socket is shut down
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +137,8 @@ def _read(client: httpx.Client, url: str, request: dict[str, Any], headers: dict
                     received = max_body
                     r.problem = f"The body passed the {max_body:,}-byte limit (decoded bytes); the capture kept the first {max_body:,} and stopped there."
                     break
-                stamp((received, r.raw_at))
+                if len(r.arrivals) < _PAIRS or r.raw_at - r.arrivals[-1][1] >= _COALESCE:
+                    stamp((received, r.raw_at))
                 keep(piece)
                 received += len(piece)
                 if r.stop or time.perf_counter() > deadline:
