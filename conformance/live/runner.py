@@ -170,4 +170,8 @@ def _refusal(exchange: Exchange) -> tuple[str | None, int | None]:
     from ..rules.capture import refusal  # the rule's own wording, so the skip reason matches it
 
     found = refusal(exchange)
-    return (found.splitlines()[0].rstrip(".:") if found else None), (exchange.status if found else None)
+    if not found:
+        return None, None
+    first, _, cause = found.partition("\n")
+    cause = cause.replace("Likely cause: ", "likely cause: ", 1)
+    return f"{first.rstrip('.:')}{'; ' + cause.rstrip('.') if cause else ''}", exchange.status
