@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .live.config import load_settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS
 from .profiles import PROFILES
 from .recordings import save
@@ -131,7 +131,12 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
-            exchange = run_scenario(client, settings, scenario)
+            try:
+                exchange = run_scenario(client, settings, scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                out.write(f"{name}: {exc}\n")
+                failures += 1
+                continue
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"

@@ -3,7 +3,8 @@
 Every capture of a run draws its time from one run budget (the per-exchange timeout times
 the scenarios to run), so that however the endpoint behaves the run ends within its
 scenarios' total deadline plus judging: request variants and rate-limit retries spend the
-same seconds, and once they are gone nothing more is sent. The plain ``text`` scenario is
+same seconds, and once they are gone nothing more is sent. Only time on the network (and
+waiting for a retry) is counted: judging a large answer does not starve the next scenario. The plain ``text`` scenario is
 the canary: when the endpoint refuses it (a status, a redirect, no answer at all), the
 scenarios that depend on it are not sent, and say why, instead of failing one by one.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import email.utils
 import time
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -43,12 +44,16 @@ class RunState:
     """What the captures of one run share (one per client: one per process of the run)."""
 
     budget: float  # seconds every capture, retry and wait of the run draws from
-    started: float = field(default_factory=time.perf_counter)
+    spent: float = 0.0  # seconds spent capturing and waiting so far (judging is not counted)
     refusal: str | None = None  # why the endpoint refused the plain request
     refusal_status: int | None = None
 
     def remaining(self) -> float:
-        return self.budget - (time.perf_counter() - self.started)
+        return self.budget - self.spent
+
+    def wait(self, seconds: float) -> None:
+        time.sleep(seconds)
+        self.spent += seconds
 
 
 _RUNS: weakref.WeakKeyDictionary[httpx.Client, RunState] = weakref.WeakKeyDictionary()
@@ -115,8 +120,12 @@ def _send(client: httpx.Client, settings: Settings, request: dict[str, Any], hea
         if left <= 0:
             problem = f"Not sent: the run's time budget of {state.budget:g} s (the timeout times the scenarios) was spent."
             return Exchange(b"", request, profile=settings.profile, scenario=tag, problem=problem, source=source, extra={"not_sent": problem})
-        exchange = capture(client, settings.url, request, headers, replace(limits, total=min(limits.total, left)),
-                           scenario=tag, profile=settings.profile, source=source)
+        started = time.perf_counter()
+        try:
+            exchange = capture(client, settings.url, request, headers, replace(limits, total=min(limits.total, left)),
+                               scenario=tag, profile=settings.profile, source=source)
+        finally:
+            state.spent += time.perf_counter() - started
         if exchange.status != 429:
             break
         asked = exchange.header("retry-after")
@@ -124,7 +133,7 @@ def _send(client: httpx.Client, settings: Settings, request: dict[str, Any], hea
         wait = BACKOFF[min(retries, len(BACKOFF) - 1)] if wait is None else wait
         if retries >= MAX_RETRIES or waited + wait > RETRY_WAIT or wait >= state.remaining():
             break
-        time.sleep(wait)
+        state.wait(wait)
         retries, waited = retries + 1, waited + wait
     if exchange.status == 429:
         exchange.extra["rate_limited"] = {"retries": retries, "waited": round(waited, 3), "retry_after": asked}
