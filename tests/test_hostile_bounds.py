@@ -224,3 +224,20 @@ def test_a_12_mb_answer_of_100000_choices_gives_small_reports() -> None:
     assert len(as_json) < 20 * 1000 * 1000 and len(html) < 20 * 1000 * 1000
     assert b"99,980 more choices not shown" in html
     assert took < 300, took  # generous: the benchmark has the real figure
+
+
+def test_a_bad_body_limit_is_a_usage_error_on_the_command_line() -> None:
+    import io
+
+    from conformance.cli import main
+
+    err = io.StringIO()
+    assert main(["run", "--max-body", "12 parsecs"], io.StringIO(), err) == 2
+    assert "max_body must be a size" in err.getvalue()
+
+
+def test_pytest_passes_the_body_limit_to_the_live_settings(pytester: pytest.Pytester) -> None:
+    from conformance.plugin import live_settings
+
+    config = pytester.parseconfig("--endpoint", "http://127.0.0.1:9/v1", "--sse-max-body", "3MiB")
+    assert live_settings(config).max_body == 3 * MiB
