@@ -241,3 +241,26 @@ def test_pytest_passes_the_body_limit_to_the_live_settings(pytester: pytest.Pyte
 
     config = pytester.parseconfig("--endpoint", "http://127.0.0.1:9/v1", "--sse-max-body", "3MiB")
     assert live_settings(config).max_body == 3 * MiB
+
+
+def test_arrival_pairs_grow_with_time_not_with_reads() -> None:
+    """One network read per few bytes: past 10,000 pairs, reads within a millisecond merge."""
+    from conformance.live.capture import _COALESCE, _PAIRS
+
+    async def answer(n: int, w: asyncio.StreamWriter) -> None:
+        w.transport.get_extra_info("socket").setsockopt(6, 1, 1)  # TCP_NODELAY: every write its own packet
+        w.write(head(200, "OK", ("content-type", "text/event-stream"), ("transfer-encoding", "chunked")))
+        for _ in range(40_000):
+            w.write(b"1\r\n:\r\n")
+            if _ % 50 == 0:
+                await w.drain()
+        w.write(b"0\r\n\r\n")
+        await w.drain()
+
+    with raw_endpoint(answer) as ep:
+        ex = _post(ep.url, Limits())
+    pairs = ex.timing.arrivals  # type: ignore[union-attr]
+    assert (len(ex.body), ex.problem) == (40_000, None)
+    duration = pairs[-1][1] - pairs[0][1]
+    assert len(pairs) <= _PAIRS + duration / _COALESCE + 1
+    assert [o for o, _ in pairs] == sorted(o for o, _ in pairs)

@@ -32,15 +32,17 @@ from .decode import DecodeError, decoded
 __all__ = ["DEFAULT_MAX_BODY", "Limits", "capture"]
 
 # 16 MiB: a chat answer streams ~150-300 bytes per token, so this holds 50,000+ tokens, far
-# beyond any scenario's answer (each asks for a sentence or a small JSON document); parsed
-# and judged, a body costs several times its size in memory, and a 2-core, 7 GB CI runner
-# may hold several scenarios' captures at once (xdist workers, variants): 64 MiB each did not fit.
+# beyond any scenario's answer (each asks for a sentence or a small JSON document). Judged, a
+# body costs ~11x its size at peak (16 MiB of tiny chunks: 181 MB traced, several seconds;
+# benchmarks/hostile_bounds.py), and a 2-core, 7 GB CI runner may judge several at once
+# (xdist workers, other jobs): a whole run against an endless endpoint stays near 0.5 GB.
+# At the former 64 MiB one hostile answer alone could take 0.7 GB and a minute to judge.
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-_GRACE = 1.0
+_GRACE = 1.0  # seconds a stopped worker gets to leave after its socket is shut down
 # An endpoint writing one byte per packet makes one arrival pair per byte; past this many
 # pairs, reads less than a millisecond after the last pair join it (their bytes are dated
 # at most 1 ms early), so the list grows with the stream's duration, not its byte count.
-_PAIRS, _COALESCE = 10_000, 0.001  # seconds a stopped worker gets to leave after its socket is shut down
+_PAIRS, _COALESCE = 10_000, 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +183,18 @@ def capture(
         if worker.is_alive() or reading.status is None or reading.problem is None:
             stuck = f"No complete answer within the {limits.total:g} s total limit (still sending {part}); the capture stopped there."
     problem = stuck or reading.problem
-    arrivals = list(reading.arrivals)
-    pieces = list(reading.pieces)[: len(arrivals)]
+    # a worker still running may add a pair before its piece: pairs past the body are dropped
+    body = b"".join(list(reading.pieces))
     reading.pieces.clear()  # an abandoned worker holds nothing it read
+    arrivals = [pair for pair in list(reading.arrivals) if pair[0] < len(body)]
     return Exchange(
-        body=b"".join(pieces),
+        body=body,
         request=request,
         status=reading.status,
         headers=dict(reading.headers) if reading.headers is not None else None,
         profile=profile,
         scenario=scenario,
-        timing=Timing(tuple(arrivals[: len(pieces)]), reading.headers_at),
+        timing=Timing(tuple(arrivals), reading.headers_at),
         problem=problem,
         source=source,
     )
