@@ -92,7 +92,13 @@ def _serve(handler) -> tuple[int, callable]:  # type: ignore[valid-type]
     thread.start()
 
     def stop() -> None:
-        loop.call_soon_threadsafe(server.close)
+        async def down() -> None:
+            server.close()
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        asyncio.run_coroutine_threadsafe(down(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
 
