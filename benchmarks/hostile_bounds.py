@@ -141,7 +141,7 @@ def bench_endless() -> None:
                 writer.write(b": x\n")
                 await writer.drain()
                 await asyncio.sleep(0.001)
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.CancelledError):  # ends quietly when the benchmark stops it
             writer.close()
 
     port, stop = _serve(handler)
