@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .live.config import load_settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILES
 from .recordings import save
@@ -36,6 +36,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
     p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
+    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
 
 
 @contextmanager
@@ -61,6 +62,7 @@ PASSED_ON: tuple[tuple[str, str], ...] = (
     ("model", "--model"),
     ("profile", "--sse-profile"),
     ("timeout", "--sse-timeout"),
+    ("max_body", "--sse-max-body"),
     ("variants", "--variants"),
     ("seed", "--variants-seed"),
 )
@@ -152,7 +154,10 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = skipping(load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env}), args.skip)
+    settings = skipping(
+        load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body}),
+        args.skip,
+    )
     paths = report_paths(args.reports)
     _clear(paths)
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
@@ -212,7 +217,9 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = skipping(
-        load_settings({"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}),
+        load_settings(
+            {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
+        ),
         args.skip,
     )
     target = Path(args.out)
@@ -223,7 +230,12 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
-            exchange = run_scenario(client, settings, scenario)
+            try:
+                exchange = run_scenario(client, settings, scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                out.write(f"{name}: {exc}\n")
+                failures += 1
+                continue
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
