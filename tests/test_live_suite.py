@@ -236,15 +236,17 @@ def test_skip_names_must_be_scenarios(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "unknown scenario(s) nonsense" in proc.stderr
 
 
-def test_record_skips_what_the_command_line_says(tmp_path: Path) -> None:
+def test_record_skips_what_the_command_line_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     from conformance.cli import main
 
+    monkeypatch.setenv(KEY_ENV, "sk-reference")
     with reference.serve_in_thread(reference.create_app(profile="sansa")) as url:
         out = io.StringIO()
-        code = main(["record", "--endpoint", url, "--out", str(tmp_path), "--skip", "reasoning,structured", "--skip", "tool-call"], out, io.StringIO())
-    assert code == 0
+        args = ["record", "--endpoint", url, "--api-key-env", KEY_ENV, "--out", str(tmp_path), "--skip", "reasoning,structured", "--skip", "tool-call"]
+        code = main(args, out, io.StringIO())
+    assert code == 0, out.getvalue()
     assert "reasoning: skipped (skipped on the command line)" in out.getvalue()
     assert sorted(p.stem for p in tmp_path.glob("*.sse")) == sorted(set(SCENARIOS) - {"reasoning", "structured", "tool-call"})
 

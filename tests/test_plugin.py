@@ -86,14 +86,22 @@ def test_no_summary_without_recordings_or_endpoint(pytester: pytest.Pytester) ->
 
 def test_a_crash_in_the_suite_shows_in_the_summary(pytester: pytest.Pytester, corpus: Path) -> None:
     """A test that fails without a rule result (here: a crashing rule) must not leave a PASS."""
+    # the patch is undone at the end of the inner run: it shares this process's modules
     pytester.makeconftest(
         "import conformance.items as items\n"
+        "original = items.RecordingFile.judged\n"
         "def boom(self):\n"
         "    raise RuntimeError('the judge fell over')\n"
-        "items.RecordingFile.judged = boom\n"
+        "def pytest_configure(config):\n"
+        "    items.RecordingFile.judged = boom\n"
+        "def pytest_unconfigure(config):\n"
+        "    items.RecordingFile.judged = original\n"
     )
     result = pytester.runpytest("--sse-fixtures", str(corpus / "good.sse"), "-p", "no:cacheprovider", "--tb=no", "-qq", "-k", "sse.done")
     assert result.ret == 1
     out = result.stdout.str()
     assert "sse-conformance: FAIL: 0 rule failures, 0 warnings, 1 error outside the rules" in out
     assert "recs/good.sse::sse.done: RuntimeError: the judge fell over" in out
+    from conformance.items import RecordingFile
+
+    assert RecordingFile.judged.__name__ == "judged"
