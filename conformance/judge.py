@@ -9,6 +9,7 @@ into a finding too, so that hostile input never ends a run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from .errors import UsageError
 from .exchange import Exchange
@@ -18,7 +19,7 @@ from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
 from .timing import arrivals, summarize
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules"]
+__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules"]
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -84,10 +85,19 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
     return RuleResult(rule.id, rule.severity, status, findings, total)
 
 
+def run_under_profile(rule: Rule, stream: Stream) -> RuleResult:
+    """The dialect's step, after the rule's own: a rule it switches off is not run (n/a with
+    its reason); a rule it demotes fails as a warning; findings on known quirks name them."""
+    off = stream.profile.switched_off(rule.id)
+    if off is not None:
+        return RuleResult(rule.id, rule.severity, NA, reason=off)
+    return stream.profile.adjust(run_rule(rule, stream), stream.events)
+
+
 def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
     rules = all_rules() if rules is None else rules
     name = stream.profile.name
-    results = [run_rule(r, stream) for r in rules if name in r.profiles]
+    results = [run_under_profile(r, stream) for r in rules if stream.profile.covers(r.profiles)]
     try:
         message = stream.message
         timing = summarize(stream)
@@ -97,11 +107,24 @@ def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict
     return Verdict(stream.exchange.source, name, results, message, timing, times)
 
 
+def _folder(source: str | None) -> str | None:
+    if not source:
+        return None
+    parent = Path(source).parent
+    return str(parent) if parent.is_dir() else None
+
+
 def judge(
     exchange: Exchange,
     profile: str | Profile | None = None,
     rules: Sequence[Rule] | None = None,
 ) -> Verdict:
-    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile or exchange.profile)
+    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa); a
+    recording's own .toml path is read relative to the recording."""
+    if isinstance(profile, Profile):
+        prof = profile
+    elif profile:
+        prof = get_profile(profile)
+    else:
+        prof = get_profile(exchange.profile, _folder(exchange.source))
     return judge_stream(decode(exchange, prof), rules)
