@@ -104,7 +104,7 @@ def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict
         times = arrivals(stream) if timing is not None else []
     except Exception:  # best effort, for reports; the rules have judged already
         message, timing, times = {}, None, []
-    return Verdict(stream.exchange.source, name, results, message, timing, times)
+    return Verdict(stream.exchange.source, name, results, message, timing, times, stream.profile.summary())
 
 
 def _folder(source: str | None) -> str | None:

@@ -25,7 +25,7 @@ from .findings import FAIL, WARNING, Finding, RuleResult
 from .findings import WARN as WARNED
 from .sse import Event
 
-__all__ = ["BUILTIN", "OFF", "PROFILES", "Override", "Profile", "Quirk", "WARN", "get_profile", "profile_choices"]
+__all__ = ["BUILTIN", "OFF", "PROFILE_HELP", "PROFILES", "Override", "Profile", "Quirk", "WARN", "get_profile", "profile_choices"]
 
 OFF, WARN = "off", "warn"  # what a dialect may do to a rule
 USAGE_POLICIES = ("always", "requested", "optional")
@@ -251,5 +251,6 @@ def profile_choices() -> list[str]:
     return ["sansa", *BUILTIN]
 
 
-# the built-in profile names (``PROFILES[...]``-style lookups go through get_profile)
+# the built-in profile names (get_profile loads each dialect file on first use)
 PROFILES: tuple[str, ...] = ("sansa", *BUILTIN)
+PROFILE_HELP = f"a built-in profile ({', '.join(PROFILES)}) or a dialect's .toml file"
