@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..profiles import OFF, USAGE_POLICIES, WARN, Override, Profile, Quirk, split_path
+from ..profiles import OFF, PROFILES, USAGE_POLICIES, WARN, Override, Profile, Quirk, split_path
 
 __all__ = ["builtin_path", "load_file"]
 
@@ -190,6 +190,8 @@ def load_file(path: Any, resolve: Callable[..., Profile], shown: str | None = No
         _loading.pop()
     if name in base.lineage:
         raise f.error("name", f"{name!r} is already the name of its base or one of the base's bases")
+    if name in PROFILES and shown != f"conformance/dialects/{name}.toml":
+        raise f.error("name", f"{name!r} is already the name of a built-in profile; reports would not tell them apart")
     reasons = data.get("finish_reasons", [])
     if not isinstance(reasons, list) or not all(isinstance(r, str) and r for r in reasons):
         raise f.error("finish_reasons", "must be an array of strings (added to the base's)")
