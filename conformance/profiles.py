@@ -178,7 +178,7 @@ def _path_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _walk(value: Any, parts: list[str]) -> list[tuple[bool, Any]]:
-    """Every (present, value) the path reaches; ``[*]`` fans out over a list."""
+    """Every (present, value) the path reaches; ``[*]`` fans out over a list, ``[2]`` picks."""
     if not parts:
         return [(True, value)]
     head, rest = parts[0], parts[1:]
@@ -186,20 +186,30 @@ def _walk(value: Any, parts: list[str]) -> list[tuple[bool, Any]]:
         if not isinstance(value, list):
             return [(False, None)]
         return [hit for item in value for hit in _walk(item, rest)] or [(False, None)]
+    if head.startswith("["):
+        n = int(head[1:-1])
+        if not isinstance(value, list) or n >= len(value):
+            return [(False, None)]
+        return _walk(value[n], rest)
     if not isinstance(value, dict) or head not in value:
         return [(False, None)]
     return _walk(value[head], rest)
 
 
-def split_path(path: str) -> list[str]:
-    """``$.choices[*].delta.role`` -> ``["choices", "[*]", "delta", "role"]``."""
-    body = path[1:] if path.startswith("$") else path
-    return [p for p in re.split(r"\.|(\[\*\])", body) if p]
+def split_path(path: str) -> list[str] | None:
+    """``$.choices[*].delta.role`` -> ``["choices", "[*]", "delta", "role"]``; None when it
+    is not a JSON path of keys, ``[*]`` and ``[N]``."""
+    if not path.startswith("$"):
+        return None
+    parts = [p for p in re.split(r"\.|(\[\*\]|\[\d+\])", path[1:]) if p]
+    if not parts or any(("[" in p or "]" in p) and not re.fullmatch(r"\[(\*|\d+)\]", p) for p in parts):
+        return None
+    return parts
 
 
 def _holds(payload: Any, path: str, test: str, value: Any) -> bool:
     """Some value the path reaches passes the test (any element, for ``[*]``)."""
-    hits = _walk(payload, split_path(path))
+    hits = _walk(payload, split_path(path) or [])
     if test == "present":
         return any(present for present, _ in hits) == value
     if test == "null":

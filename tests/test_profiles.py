@@ -80,6 +80,8 @@ BAD = [
     ('extends = "sansa"\n[[quirks]]\nname = "q"\nrules = ["sse.done"]\n', "quirks[0].explanation", "is required"),
     ('extends = "sansa"\n[[quirks]]\nname = "q"\nexplanation = "e"\nrules = ["sse.done"]\nwhere = [{ path = "$.a" }]\n', "quirks[0].where[0]", "exactly one of"),
     ('extends = "sansa"\n[[quirks]]\nname = "q"\nexplanation = "e"\nrules = ["sse.done"]\nwhere = [{ path = "object", equals = "" }]\n', "quirks[0].where[0].path", "JSON path"),
+    ('extends = "sansa"\n[[quirks]]\nname = "q"\nexplanation = "e"\nrules = ["sse.done"]\nwhere = [{ path = "$.a[x]", null = true }]\n', "quirks[0].where[0].path", "JSON path"),
+    ('extends = "sansa"\n[[quirks]]\nname = "q"\nexplanation = "e"\nrules = ["sse.done"]\nfinding_path = "choices"\n', "quirks[0].finding_path", "JSON path"),
     ('extends = "sansa"\nname = "openai"\n', "name", "already the name of a built-in"),
     ('extends = "openai"\nname = "sansa"\n', "name", "already the name of its base"),
     ('extends = "sansa"\n[decoding]\nannotations = true\nskip = 1\n', "decoding.skip", "unknown key"),
@@ -169,6 +171,19 @@ def test_usage_optional_switches_the_presence_rule_off(tmp_path: Path) -> None:
     assert judge(load(rec), "openai").result("usage.present-last").status == FAIL  # type: ignore[union-attr]
     result = judge(load(rec), str(path)).result("usage.present-last")
     assert result is not None and result.status == NA and result.reason == "switched off by profile opt: usage is optional in this dialect"
+
+
+def test_quirk_conditions_read_the_payload_as_written() -> None:
+    from conformance.profiles import _holds
+
+    payload = {"object": "", "choices": [{"delta": {"text": None}}, {"delta": {"content": "x"}}], "n": 0}
+    assert _holds(payload, "$.object", "equals", "") and not _holds(payload, "$.object", "equals", "x")
+    assert _holds(payload, "$.choices[*].delta.content", "present", True)
+    assert _holds(payload, "$.choices[0].delta.content", "present", False)
+    assert _holds(payload, "$.choices[1].delta.content", "equals", "x")
+    assert _holds(payload, "$.choices[*].delta.text", "null", True) and not _holds(payload, "$.choices[*].delta.content", "null", True)
+    assert not _holds(payload, "$.n", "equals", False)  # 0 is not false
+    assert not _holds(None, "$.object", "present", True) and not _holds(payload, "$.choices[5].delta", "present", True)
 
 
 def test_a_quirk_names_only_the_findings_it_matches(tmp_path: Path) -> None:
@@ -308,3 +323,15 @@ def test_the_readmes_dialect_example_is_a_valid_dialect(tmp_path: Path) -> None:
     profile = get_profile(str(dialect(tmp_path, example, "my-gateway.toml")))
     assert profile.name == "my-gateway" and profile.extends == "openai" and "eos" in profile.finish_reasons
     assert profile.override_for("sse.done") is not None and [q.name for q in profile.quirks] == ["model-swap"]
+
+
+def test_the_page_header_shows_the_dialect_file_and_its_overrides() -> None:
+    from conformance.report.html import header
+
+    counts = {"pass": 1, "fail": 0, "warn": 1, "n/a": 0, "skipped": 0}
+    doc = {"counts": counts, "ok": True, "suite": {"version": "x"}, "generated": "now", "profile": "openrouter",
+           "dialect": get_profile("openrouter").summary()}
+    page = header(doc)
+    assert "openrouter (conformance/dialects/openrouter.toml, extends sansa)" in page
+    assert "Demoted to warning: reasoning.schema" in page and "by profile openrouter: OpenRouter closes" in page
+    assert "Profile</th><td>sansa<" in header({**doc, "profile": "sansa", "dialect": get_profile("sansa").summary()})

@@ -118,7 +118,7 @@ def _condition(item: Any, f: _File, where: str) -> tuple[str, str, Any]:
     f.known(item, {"path", *TESTS}, where)
     path = f.string(item, "path", f"{where}.path", required=True)
     assert path is not None
-    if not path.startswith("$") or not split_path(path):
+    if split_path(path) is None:
         raise f.error(f"{where}.path", f"must be a JSON path like $.choices[*].delta.role, not {path!r}")
     tests = [t for t in TESTS if t in item]
     if len(tests) != 1:
@@ -156,6 +156,8 @@ def _quirks(data: dict[str, Any], f: _File, name: str, base: Profile) -> tuple[Q
             if r not in ids:
                 raise f.error(f"{where}.rules", f"no such rule {r!r} (see `sse-conformance rules`)")
         finding_path = f.string(item, "finding_path", f"{where}.finding_path")
+        if finding_path is not None and split_path(finding_path) is None:
+            raise f.error(f"{where}.finding_path", f"must be a JSON path like $.choices[*].delta.role, not {finding_path!r}")
         conditions = item.get("where", [])
         if not isinstance(conditions, list):
             raise f.error(f"{where}.where", "must be an array of conditions")
