@@ -122,8 +122,9 @@ class Profile:
         if not result.findings:
             return result
         o = self.override_for(result.rule)
-        demoted = o is not None and o.action == WARN
-        note = f"demoted by profile {o.profile}: {o.reason}" if demoted and o is not None else None
+        if o is None and not self.quirks:
+            return result
+        note = f"demoted by profile {o.profile}: {o.reason}" if o is not None and o.action == WARN else None
         payloads: dict[int, Any] = {}
         findings: list[Finding] = []
         for f in result.findings:
