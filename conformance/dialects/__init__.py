@@ -178,7 +178,7 @@ def load_file(path: Any, resolve: Callable[..., Profile], shown: str | None = No
         raise UsageError(f"profile {shown}: extends: a cycle ({' -> '.join([*_loading, key])})")
     data = _read(path, f)
     f.known(data, TOP, "")
-    name = f.string(data, "name", "name") or Path(shown).stem
+    name = f.string(data, "name", "name") or Path(shown).stem.lower()
     if not NAME.match(name):
         raise f.error("name", f"must be lower-case letters, digits, '-', '.' or '_', not {name!r}")
     extends = f.string(data, "extends", "extends", required=True)
@@ -201,18 +201,18 @@ def load_file(path: Any, resolve: Callable[..., Profile], shown: str | None = No
     if usage not in USAGE_POLICIES:
         raise f.error("usage", f"must be one of {', '.join(USAGE_POLICIES)}, not {usage!r}")
     decoding = f.table(data, "decoding", DECODING)
-    for key, value in decoding.items():
+    for setting, value in decoding.items():
         if not isinstance(value, bool):
-            raise f.error(f"decoding.{key}", "must be true or false")
+            raise f.error(f"decoding.{setting}", "must be true or false")
     schemas = f.table(data, "schemas", set(SCHEMAS))
     chosen = {attr: getattr(base, attr) for attr in SCHEMAS.values()}
     if schemas:
         from ..schemas import all_schemas
 
-        for key, value in schemas.items():
+        for kind, value in schemas.items():
             if not isinstance(value, str) or value not in all_schemas():
-                raise f.error(f"schemas.{key}", f"must name a schema the suite ships ({', '.join(sorted(all_schemas()))}), not {value!r}")
-            chosen[SCHEMAS[key]] = value
+                raise f.error(f"schemas.{kind}", f"must name a schema the suite ships ({', '.join(sorted(all_schemas()))}), not {value!r}")
+            chosen[SCHEMAS[kind]] = value
     description = data.get("description", "")
     if not isinstance(description, str):
         raise f.error("description", "must be a string")
