@@ -241,6 +241,8 @@ def get_profile(name: str | None, relative_to: str | Path | None = None) -> Prof
     ``relative_to``, e.g. a sidecar's folder, else the working directory)."""
     if name is None:
         return SANSA
+    if not isinstance(name, str):
+        raise UsageError(f"a profile is a name or a .toml path, not {name!r}")
     if name in _LOADED:
         return _LOADED[name]
     if name in BUILTIN:

@@ -108,6 +108,8 @@ def test_not_toml_and_missing_files_are_usage_errors(tmp_path: Path) -> None:
             get_profile(str(path))
     with pytest.raises(UsageError, match="unknown profile 'azur'"):
         get_profile("azur")
+    with pytest.raises(UsageError, match="a name or a .toml path, not 5"):
+        get_profile(5)  # type: ignore[arg-type]  # a sidecar's "profile": 5
 
 
 def test_a_cycle_of_extends_is_refused(tmp_path: Path) -> None:
