@@ -171,7 +171,7 @@ SANSA = Profile(
 )
 
 # built-in dialects: package data beside the loader, in the order they may extend each other
-BUILTIN = ("openai", "azure", "openrouter")
+BUILTIN = ("openai", "azure", "openrouter", "xai")
 
 
 def _path_regex(pattern: str) -> re.Pattern[str]:

@@ -56,7 +56,7 @@ def test_every_rule_still_applies_under_every_builtin() -> None:
 
 
 def test_the_reference_endpoint_speaks_a_dialects_builtin_base() -> None:
-    assert [reference_profile(p) for p in (None, "sansa", "openai", "azure", "openrouter")] == ["sansa", "sansa", "openai", "openai", "sansa"]
+    assert [reference_profile(p) for p in (None, "sansa", "openai", "azure", "openrouter", "xai")] == ["sansa", "sansa", "openai", "openai", "sansa", "openai"]
 
 
 # -- strict checks: every mistake names the file and the key, exit 2 -------------------------
@@ -273,6 +273,7 @@ def test_the_pytest_plugin_takes_a_dialect_file_and_reports_it(pytester: pytest.
 # provider -> (its recordings, what still fails under its dialect and why that is a real break)
 SHIPPED = {
     "azure": (["azure-model-router.1.sse", "azure-deepseek-reasoning.1.sse"], {}),
+    "xai": (["xai-text.sse", "xai-tool-call.sse", "compat-xai-text.sse", "compat-xai-tool-call.sse"], {}),
     "openrouter": (
         ["openrouter/openrouter-reasoning.sse"],
         # openai-python's stream() helper concatenates string fields: the repeated role

@@ -1,6 +1,6 @@
 """Dialects as data: the TOML files that describe a profile, read and checked strictly.
 
-The built-in dialects (``openai``, ``azure``, ``openrouter``) are ``*.toml`` files in this
+The built-in dialects (``openai``, ``azure``, ``openrouter``, ``xai``) are ``*.toml`` files in this
 package; a user's dialect is the same format in a file of their own (README.md, "Dialects").
 Any mistake in a file (an unknown key, a rule id that does not exist, a switch-off or a
 demotion without a reason, an unknown base) is a UsageError naming the file and the key:
