@@ -212,7 +212,7 @@ def _holds(payload: Any, path: str, test: str, value: Any) -> bool:
     """Some value the path reaches passes the test (any element, for ``[*]``)."""
     hits = _walk(payload, split_path(path) or [])
     if test == "present":
-        return any(present for present, _ in hits) == value
+        return any(present for present, _ in hits) is bool(value)
     if test == "null":
         return any(present and got is None for present, got in hits)
     return any(present and got == value and type(got) is type(value) for present, got in hits)
