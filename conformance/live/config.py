@@ -103,8 +103,6 @@ def load_settings(
             merged.setdefault("read_timeout", min(30.0, merged["timeout"]))
     except (TypeError, ValueError):
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
-    if "profile" in merged and not isinstance(merged["profile"], str):
-        raise UsageError("profile must be a string: a built-in name or a dialect's .toml file")
     get_profile(merged.get("profile", "sansa"))  # an unknown profile or a bad dialect file: the same usage error everywhere
     if merged.get("profile", "").endswith(".toml"):  # recordings' sidecars name the file from anywhere
         merged["profile"] = str(Path(merged["profile"]).resolve())
