@@ -117,8 +117,9 @@ class Profile:
         return f"switched off by profile {o.profile}: {o.reason}"
 
     def adjust(self, result: RuleResult, events: Sequence[Event]) -> RuleResult:
-        """A rule's result as this dialect reads it: failures of a demoted rule become
-        warnings that say so, and a finding on a known quirk names it."""
+        """A rule's result as this dialect reads it: the error findings of a demoted rule
+        become warnings whose severity_reason says who demoted them and why, and a finding on
+        a known quirk names it."""
         if not result.findings:
             return result
         o = self.override_for(result.rule)
@@ -135,9 +136,10 @@ class Profile:
                 quirk = self.quirk_for(f.rule, f.path, payloads.get(f.event) if f.event is not None else None)
                 if quirk is not None:
                     message += f"\nKnown quirk of profile {quirk.profile} ({quirk.name}): {quirk.explanation}"
-            if note is not None:
-                message += "\n" + note[0].upper() + note[1:]
-                findings.append(replace(f, severity=WARNING, message=message))
+            if note is not None and f.severity != WARNING:
+                # composes with a conditional severity: the rule's own reason stays visible
+                why = note if f.severity_reason is None else f"{note} (without it: {f.severity_reason})"
+                findings.append(replace(f, severity=WARNING, message=message, severity_reason=why))
             else:
                 findings.append(replace(f, message=message) if message != f.message else f)
         if note is None:

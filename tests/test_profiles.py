@@ -145,7 +145,8 @@ def test_a_demoted_rule_warns_and_says_who_demoted_it(tmp_path: Path) -> None:
     assert verdict.ok and result is not None and result.status == WARN and result.severity == WARNING
     assert result.reason == "demoted by profile lax: clients stop at the last finish"
     (finding,) = result.findings
-    assert finding.severity == WARNING and finding.message.endswith("\nDemoted by profile lax: clients stop at the last finish")
+    assert finding.severity == WARNING and finding.severity_reason == "demoted by profile lax: clients stop at the last finish"
+    assert "demoted" not in finding.message  # said once, where severities are explained
     # a passing stream is not touched by the demotion
     rec.write_bytes(stream_body(*text_stream("hi")))
     assert judge(load(rec), str(path)).result("sse.done").status == "pass"  # type: ignore[union-attr]
@@ -162,6 +163,21 @@ def test_overrides_and_quirks_are_inherited_and_a_dialect_can_extend_a_file(tmp_
     verdict = judge(load(rec), str(child))
     assert verdict.ok, [f.to_json() for f in verdict.findings]
     assert verdict.result("chunk.finish-reason-enum").status == "pass"  # type: ignore[union-attr]
+
+
+def test_a_demotion_composes_with_a_conditional_severity(tmp_path: Path) -> None:
+    """compat.no-bom is an error when the dropped first event carries content: demoted, it is
+    a warning that keeps the rule's own reason beside the profile's."""
+    path = dialect(tmp_path, 'extends = "sansa"\nname = "bom"\n[rules."compat.no-bom"]\naction = "warn"\nreason = "our clients strip the BOM"\n')
+    rec = tmp_path / "r.sse"
+    rec.write_bytes(b"\xef\xbb\xbf" + stream_body(chunk({"role": "assistant", "content": "Hi"}), chunk({}, "stop", usage=USAGE)))
+    plain = judge(load(rec)).result("compat.no-bom")
+    assert plain is not None and plain.status == FAIL and plain.findings[0].severity_reason
+    result = judge(load(rec), str(path)).result("compat.no-bom")
+    assert result is not None and result.status == WARN
+    (finding,) = result.findings
+    assert finding.severity == WARNING
+    assert finding.severity_reason == f"demoted by profile bom: our clients strip the BOM (without it: {plain.findings[0].severity_reason})"
 
 
 def test_usage_optional_switches_the_presence_rule_off(tmp_path: Path) -> None:
@@ -236,16 +252,21 @@ def test_the_pyproject_setting_is_read_relative_to_the_pyproject(tmp_path: Path)
 
 
 def test_validate_json_shows_the_dialect_and_its_demotions(tmp_path: Path) -> None:
-    rec = REAL / "openrouter" / "openrouter-reasoning.sse"
-    code, out, _ = run("validate", "--profile", "openrouter", "--format", "json", str(rec))
+    rec = REAL / "xai-text.sse"
+    code, out, _ = run("validate", "--profile", "xai", "--format", "json", str(rec))
     (doc,) = json.loads(out)["fixtures"]
-    assert code == 1 and doc["profile"] == "openrouter"
+    assert code == 0 and doc["profile"] == "xai"
     d = doc["dialect"]
-    assert (d["name"], d["file"], d["extends"]) == ("openrouter", "conformance/dialects/openrouter.toml", "sansa")
-    assert [o["rule"] for o in d["demoted"]] == ["reasoning.schema"] and d["demoted"][0]["reason"].startswith("OpenRouter closes")
-    assert doc["rules"]["reasoning.schema"] == "warn" and doc["rules"]["chunk.role-only-first"] == "fail"
-    code, out, _ = run("validate", "--profile", "openrouter", str(rec))
-    assert "[openrouter]" in out and "Demoted by profile openrouter" in out and "Known quirk of profile openrouter (role-on-every-delta)" in out
+    assert (d["name"], d["file"], d["extends"]) == ("xai", "conformance/dialects/xai.toml", "openai")
+    assert [o["rule"] for o in d["demoted"]] == ["usage.totals"] and d["demoted"][0]["reason"].startswith("xAI's total_tokens")
+    assert doc["rules"]["usage.totals"] == "warn"
+    (finding,) = [f for f in doc["findings"] if f["rule"] == "usage.totals"]
+    assert finding["severity"] == "warning" and finding["severity_reason"].startswith("demoted by profile xai: xAI's total_tokens")
+    code, out, _ = run("validate", "--profile", "xai", str(rec))
+    assert code == 0 and "[xai]" in out and "Severity: demoted by profile xai: xAI's total_tokens" in out
+    assert "Known quirk of profile xai (total-includes-reasoning)" in out
+    code, out, _ = run("validate", "--profile", "openrouter", str(REAL / "openrouter" / "openrouter-reasoning.sse"))
+    assert code == 1 and "Known quirk of profile openrouter (role-on-every-delta)" in out
 
 
 def test_the_pytest_plugin_takes_a_dialect_file_and_reports_it(pytester: pytest.Pytester) -> None:
@@ -332,9 +353,9 @@ def test_the_page_header_shows_the_dialect_file_and_its_overrides() -> None:
     from conformance.report.html import header
 
     counts = {"pass": 1, "fail": 0, "warn": 1, "n/a": 0, "skipped": 0}
-    doc = {"counts": counts, "ok": True, "suite": {"version": "x"}, "generated": "now", "profile": "openrouter",
-           "dialect": get_profile("openrouter").summary()}
+    doc = {"counts": counts, "ok": True, "suite": {"version": "x"}, "generated": "now", "profile": "xai",
+           "dialect": get_profile("xai").summary()}
     page = header(doc)
-    assert "openrouter (conformance/dialects/openrouter.toml, extends sansa)" in page
-    assert "Demoted to warning: reasoning.schema" in page and "by profile openrouter: OpenRouter closes" in page
+    assert "xai (conformance/dialects/xai.toml, extends openai)" in page
+    assert "Demoted to warning: usage.totals" in page and "by profile xai: xAI&#x27;s total_tokens" in page
     assert "Profile</th><td>sansa<" in header({**doc, "profile": "sansa", "dialect": get_profile("sansa").summary()})
