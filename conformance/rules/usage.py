@@ -83,7 +83,7 @@ def present_last(stream: Stream) -> Iterator[Violation]:
 )
 def only_last(stream: Stream) -> Iterator[Violation]:
     chunks = stream.chunks
-    carriers = [pos for pos, item in enumerate(chunks) if _carries(item)]
+    carriers = [pos for pos, item in enumerate(chunks) if item.obj.get("usage") is not None]  # _carries, inlined: per chunk
     if stream.profile.usage_always:
         for pos in carriers:
             if pos != len(chunks) - 1:
