@@ -6,12 +6,8 @@ from collections.abc import Iterator
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Item, Stream
+from ..stream import Stream
 from . import rule
-
-
-def _carries(item: Item) -> bool:
-    return item.obj.get("usage") is not None
 
 
 def _usage_requested(stream: Stream) -> bool:
@@ -83,7 +79,7 @@ def present_last(stream: Stream) -> Iterator[Violation]:
 )
 def only_last(stream: Stream) -> Iterator[Violation]:
     chunks = stream.chunks
-    carriers = [pos for pos, item in enumerate(chunks) if item.obj.get("usage") is not None]  # _carries, inlined: per chunk
+    carriers = stream.usage_positions
     if stream.profile.usage_always:
         for pos in carriers:
             if pos != len(chunks) - 1:
