@@ -367,11 +367,12 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
     One pass per choice; a delta that carries only content (most of them) takes the short path.
     """
     usage = None
-    for item in stream.chunks:
-        u = item.obj.get("usage")
+    for pos in stream.usage_positions:  # the last usage object wins
+        u = stream.chunks[pos].obj.get("usage")
         if isinstance(u, dict):
             usage = u
     out: dict[int, AssembledChoice] = {}
+    finishes = stream.finishes
     for idx, visits in stream.choices.items():
         msg = AssembledChoice(idx, usage=usage)
         calls: dict[Any, ToolCall] = {}
@@ -398,10 +399,9 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
                 if tcs.__class__ is list:
                     msg.tool_entries += len(tcs)
                     _merge_tool_calls(calls, tcs, visit)
-            if msg.finish_reason is None:
-                fr = visit.choice.get("finish_reason")
-                if fr is not None:
-                    msg.finish_reason = fr
+        positions = finishes[idx]
+        if positions:  # the first non-null finish_reason
+            msg.finish_reason = visits[positions[0]].choice.get("finish_reason")
         msg.content = "".join(content)
         msg.reasoning = "".join(reasoning)
         if msg.finish_reason is None and idx in stream.error_finishes:
