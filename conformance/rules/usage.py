@@ -110,10 +110,8 @@ def only_last(stream: Stream) -> Iterator[Violation]:
 )
 def totals(stream: Stream) -> Iterator[Violation]:
     schema = get_schema("usage.json")
-    for item in stream.chunks:
+    for item in map(stream.chunks.__getitem__, stream.usage_positions):  # the chunks whose usage is not null
         usage = item.obj.get("usage")
-        if usage is None:
-            continue
         if not schema.is_valid(usage):
             yield Violation(f"The usage object does not match usage.json: {schema.first_error(usage)}", item.event, path="$.usage")
             continue
