@@ -15,8 +15,8 @@ stream first, because CR and LF never occur inside a UTF-8 sequence.
 from __future__ import annotations
 
 import re
-from itertools import accumulate, repeat
-from operator import add
+from itertools import accumulate, compress, count, repeat
+from operator import add, gt
 from typing import NamedTuple
 
 __all__ = ["Block", "Event", "MAX_LINE", "SSEParser", "parse"]
@@ -184,9 +184,11 @@ class SSEParser:
         while pos < size:
             if plain and self._start < 0:  # a fresh block: try the bulk path
                 run = _SIMPLE_RUN.match(buf, pos)
-                if run is not None and self._bulk(buf, pos, run.end(), base + pos, t, out):
-                    pos = run.end()
-                    continue
+                if run is not None:
+                    done = self._bulk(buf, pos, run.end(), base + pos, t, out)
+                    if done > pos:
+                        pos = done
+                        continue
             if plain:
                 eol = buf.find(b"\n", pos)
                 if eol < 0:
@@ -259,10 +261,10 @@ class SSEParser:
             pos = nxt
         return pos
 
-    def _bulk(self, buf: bytes, start: int, stop: int, offset: int, t: float | None, out: list[Event]) -> bool:
+    def _bulk(self, buf: bytes, start: int, stop: int, offset: int, t: float | None, out: list[Event]) -> int:
         """Dispatch the run of one-line ``data: `` blocks ``buf[start:stop]`` (``offset`` is
-        its raw-body offset); False, having done nothing, when a line is over the limit (the
-        line loop reports it)."""
+        its raw-body offset) up to the first line over the limit, which the line loop then
+        reports; return where the dispatched blocks end."""
         raw = buf[start + 6 : stop - 2]
         # Decoding the run at once equals decoding each value: LF never occurs inside a UTF-8
         # sequence and a replacement character is never LF, so the split points are the same.
@@ -271,8 +273,13 @@ class SSEParser:
             sizes = list(map(len, values))
         else:
             sizes = list(map(len, raw.split(b"\n\ndata: ")))
-        if stop - start > self.max_line and max(sizes) + 6 > self.max_line:
-            return False
+        if stop - start > self.max_line:  # only a run this long can hold an oversized line
+            over = next(compress(count(), map(gt, sizes, repeat(self.max_line - 6))), None)
+            if over is not None:
+                del values[over:], sizes[over:]
+                stop = start + sum(sizes) + 8 * over
+                if not values:
+                    return start
         # a block "data: V\n\n" starts at o, its blank line at o + 7 + len(V), the next at o + 8 + len(V)
         starts = list(accumulate(map(add, sizes, repeat(8)), initial=offset))
         starts.pop()
@@ -287,7 +294,7 @@ class SSEParser:
         )
         self.events.extend(events)
         out.extend(events)
-        return True
+        return stop
 
 
 def parse(body: bytes, max_line: int = MAX_LINE) -> SSEParser:

@@ -8,12 +8,12 @@ from operator import attrgetter, methodcaller
 from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Stream, has_reasoning
+from . import rule
+from ._util import show
 
 _obj = attrgetter("obj")
 _delta = attrgetter("delta")
 _get_role = methodcaller("get", "role")
-from . import rule
-from ._util import show
 
 
 @rule(
