@@ -18,7 +18,9 @@ from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
 from .profiles import PROFILES, get_profile
-from .recordings import iter_recordings, load
+from .github import github_command, print_annotations as _print_annotations
+from .interactions import Skipped, skipped_summary
+from .recordings import iter_recordings, read
 from .rules import SECTIONS, Rule, all_rules
 
 EXCERPT = 160  # bytes of the offending event shown under a finding
@@ -81,6 +83,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = select_rules(args.select, args.ignore)
     code = 0
     report: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
     judged = conforming = 0
     paths: list[Any] = []
     for raw in args.paths:
@@ -91,33 +94,47 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             code = 2
     for path in paths:
         try:
-            exchange = load(path)
-        except RecordingError as exc:
+            contents = read(path)
+        except RecordingError as exc:  # this file is a usage error; the others are still judged
             err.write(f"sse-conformance: {exc}\n")
+            if args.format == "github":
+                out.write(github_command("error", str(path), 1, None, "unreadable recording", str(exc)))
             code = 2
             continue
-        verdict = judge(exchange, args.profile, rules)
-        judged += 1
-        conforming += verdict.ok
-        if not verdict.ok and code == 0:
-            code = 1
-        if args.format == "json":
-            report.append(
-                {
-                    "path": str(path),
-                    "ok": verdict.ok,
-                    "profile": verdict.profile,
-                    "findings": [f.to_json() for f in verdict.findings],
-                    "rules": verdict.statuses(),
-                }
-            )
-        else:
-            _print_verdict(str(path), exchange.body, verdict, out)
+        skipped.extend(contents.skipped)
+        if args.format == "text":
+            for s in contents.skipped:
+                out.write(f"{s.id}: skipped: {s.reason}\n")
+        for recorded in contents.exchanges:
+            exchange = recorded.exchange
+            verdict = judge(exchange, args.profile, rules)
+            judged += 1
+            conforming += verdict.ok
+            if not verdict.ok and code == 0:
+                code = 1
+            if args.format == "json":
+                report.append(
+                    {
+                        "path": recorded.id,
+                        "ok": verdict.ok,
+                        "profile": verdict.profile,
+                        "findings": [f.to_json() for f in verdict.findings],
+                        "rules": verdict.statuses(),
+                    }
+                )
+            elif args.format == "github":
+                _print_annotations(recorded, verdict, out)
+            else:
+                _print_verdict(recorded.id, exchange.body, verdict, out)
     if args.format == "json":
-        json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
+        document: dict[str, Any] = {"fixtures": report}
+        if skipped:
+            document["skipped"] = [{"path": s.id, "kind": s.kind, "reason": s.reason} for s in skipped]
+        json.dump(document, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
+        tail = f"; {skipped_summary(skipped)}" if skipped else ""
+        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail{tail}\n")
     if args.reports and paths:
         from .commands import write_recording_reports
 
@@ -178,12 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    val = sub.add_parser("validate", help="judge recorded streams (.sse files, directories recursively)")
+    val = sub.add_parser("validate", help="judge recorded streams (.sse files, VCR.py/go-vcr cassettes, HAR files; directories recursively)")
     val.add_argument("paths", nargs="+", metavar="PATH")
     val.add_argument("--profile", choices=sorted(PROFILES), default=None, help="default: the sidecar's, else sansa")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json"), default="text")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.set_defaults(func=cmd_validate)
 
