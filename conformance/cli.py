@@ -142,6 +142,14 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
+def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from .summary import write_summary
+
+    return write_summary(Path(args.report), out, err)
+
+
 def rule_json(r: Rule) -> dict[str, Any]:
     return {
         "id": r.id,
@@ -208,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     rls.add_argument("ids", nargs="*", metavar="ID")
     rls.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rls.set_defaults(func=cmd_rules)
+
+    summ = sub.add_parser("summary", help="a Markdown summary of compliance.json (for a CI job page, e.g. $GITHUB_STEP_SUMMARY)")
+    summ.add_argument("report", metavar="COMPLIANCE_JSON")
+    summ.set_defaults(func=cmd_summary)
 
     from .commands import add_commands
 
