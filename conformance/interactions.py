@@ -185,6 +185,8 @@ def judge_interaction(it: Interaction, file: Path, fmt: str) -> Recorded | Skipp
     if it.body is None:
         return Skipped(ident, NO_BODY, "the recording kept no response body")
     body = decode_body(it.body, it.headers.get("content-encoding"), ident, it.decoded)
+    if not asked and not content_type and body.lstrip()[:1] == b"{":  # no request, no headers: a JSON answer
+        return Skipped(ident, NOT_STREAMED, "not streamed (no request body or content-type recorded; the answer is a JSON object)")
     problem = None
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY]

@@ -319,3 +319,41 @@ def test_plugin_reports_an_unreadable_cassette_on_its_items(pytester: pytest.Pyt
     result = pytester.runpytest("--sse-fixtures", str(pytester.path / "broken.yaml"), "-p", "no:cacheprovider", "-k", "sse.done")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*not a readable YAML file*"])
+
+
+def test_pydantic_ai_cassettes_with_parsed_bodies(tmp_path: Path) -> None:
+    """pydantic-ai's cassette serializer keeps JSON bodies parsed (`parsed_body`) and streams as
+    literal blocks; its real cassettes look like this one (shape only, bodies ours)."""
+    src = FIXTURES / "conformant" / "text.sse"
+    body = src.read_text(encoding="utf-8")
+    block = "".join(f"        {line}\n" if line else "\n" for line in body.split("\n")[:-1])
+    text = (
+        "interactions:\n"
+        "- request:\n    headers:\n      content-type:\n      - application/json\n    method: POST\n"
+        "    parsed_body:\n      messages:\n      - content: Hi\n        role: user\n      model: sansa-auto\n"
+        "    uri: https://api.example.com/v1/chat/completions\n"
+        "  response:\n    headers:\n      content-type:\n      - application/json\n"
+        "    parsed_body:\n      choices: []\n      object: chat.completion\n    status:\n      code: 200\n      message: OK\n"
+        "- request:\n    headers:\n      content-type:\n      - application/json\n    method: POST\n"
+        "    parsed_body:\n      messages:\n      - content: Hi\n        role: user\n      model: sansa-auto\n      stream: true\n"
+        "    uri: https://api.example.com/v1/chat/completions\n"
+        "  response:\n    body:\n      string: |+\n" + block +
+        "    headers:\n      content-type:\n      - text/event-stream; charset=utf-8\n    status:\n      code: 200\n      message: OK\n"
+        "version: 1\n"
+    )
+    path = tmp_path / "test_stream.yaml"
+    path.write_text(text, encoding="utf-8")
+    contents = read(path)
+    (recorded,) = contents.exchanges
+    assert recorded.exchange.body == src.read_bytes()
+    assert recorded.exchange.request == {"messages": [{"content": "Hi", "role": "user"}], "model": "sansa-auto", "stream": True}
+    assert [s.kind for s in contents.skipped] == ["not-streamed"]
+    assert recorded.body_lines and text.splitlines()[recorded.line - 1].strip().startswith("data: ")
+
+
+def test_a_json_answer_without_request_or_headers_is_not_judged_as_a_stream(tmp_path: Path) -> None:
+    call = mc.non_streamed_call()
+    call.request, call.headers = None, {}
+    (tmp_path / "bare.yaml").write_text(mc.govcr_yaml([call]), encoding="utf-8")
+    contents = read(tmp_path / "bare.yaml")
+    assert contents.exchanges == [] and contents.skipped[0].kind == "not-streamed"
