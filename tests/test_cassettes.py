@@ -357,3 +357,13 @@ def test_a_json_answer_without_request_or_headers_is_not_judged_as_a_stream(tmp_
     (tmp_path / "bare.yaml").write_text(mc.govcr_yaml([call]), encoding="utf-8")
     contents = read(tmp_path / "bare.yaml")
     assert contents.exchanges == [] and contents.skipped[0].kind == "not-streamed"
+
+
+def test_a_har_saved_as_json_is_read_as_har_and_a_sidecar_is_not(tmp_path: Path) -> None:
+    src = FIXTURES / "conformant" / "text.sse"
+    (tmp_path / "export.json").write_text(mc.har_json([mc.from_fixture(src)]), encoding="utf-8")
+    (tmp_path / "body.sse").write_bytes(src.read_bytes())
+    (tmp_path / "body.json").write_text(json.dumps({"status": 200}), encoding="utf-8")
+    got = dict(iter_exchanges([tmp_path / "export.json", tmp_path / "body.sse", tmp_path / "body.json"]))
+    assert sorted(got) == [str(tmp_path / "body.sse"), f"{tmp_path / 'export.json'}#0"]
+    assert all(ex.body == src.read_bytes() for ex in got.values())
