@@ -50,16 +50,19 @@ def print_annotations(recorded: Recorded, verdict: Verdict, out: TextIO) -> None
     for result in verdict.results:
         if result.status not in (FAIL, WARN):
             continue
-        level = "error" if result.status == FAIL else "warning"
         for f in result.findings:
+            # per finding: a rule with a conditional severity mixes errors and warnings
+            level = "error" if f.severity == "error" else "warning"
             line, col = recorded.position(f.offset)
             where = ", ".join(p for p in (
                 f"event #{f.event}" if f.event is not None else "",
                 f"byte {f.offset}" if f.offset is not None else "",
                 f.path or "") if p) or "whole exchange"
-            message = f"{f.message}\n({recorded.id}: {where}; profile {verdict.profile})"
+            why = f"; {f.severity_reason}" if f.severity_reason else ""
+            message = f"{f.message}\n({recorded.id}: {where}; profile {verdict.profile}{why})"
             out.write(github_command(level, str(recorded.path), line, col, result.rule, message))
         if result.total > len(result.findings):
             line, _ = recorded.position(None)
             more = result.total - len(result.findings)
+            level = "error" if result.status == FAIL else "warning"
             out.write(github_command(level, str(recorded.path), line, None, result.rule, f"... and {more} more {result.rule} finding(s) in {recorded.id}"))

@@ -367,3 +367,13 @@ def test_a_har_saved_as_json_is_read_as_har_and_a_sidecar_is_not(tmp_path: Path)
     got = dict(iter_exchanges([tmp_path / "export.json", tmp_path / "body.sse", tmp_path / "body.json"]))
     assert sorted(got) == [str(tmp_path / "body.sse"), f"{tmp_path / 'export.json'}#0"]
     assert all(ex.body == src.read_bytes() for ex in got.values())
+
+
+def test_github_warnings_are_warning_commands(tmp_path: Path) -> None:
+    from .conftest import stream_body, text_stream
+
+    path = tmp_path / "bom.sse"
+    path.write_bytes(b"\xef\xbb\xbf" + stream_body(*text_stream("x")))
+    code, out, _ = run("validate", "--format", "github", str(path))
+    (ann,) = _annotations(out)
+    assert code == 0 and ann.startswith(f"::warning file={path},line=1,col=") and ",title=compat.no-bom::" in ann
