@@ -23,7 +23,6 @@ would, and bounded by the same limit as a ``.sse`` recording.
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,36 +137,27 @@ def _request_json(raw: bytes | dict[str, Any] | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _inflate(data: bytes, wbits: int, where: str, coding: str) -> bytes:
-    d = zlib.decompressobj(wbits)
-    try:
-        out = d.decompress(data, MAX_BODY + 1)
-    except zlib.error as exc:
-        raise RecordingError(f"{where}: the body says content-encoding {coding} but does not decode: {exc}") from exc
-    return out
-
-
 def decode_body(body: bytes, coding: str | None, where: str, decoded: bool = False) -> bytes:
-    """The body as a client reads it: content-encoding undone, in the order applied."""
-    for c in reversed([c.strip().lower() for c in (coding or "").split(",") if c.strip()]):
-        if c in ("identity", ""):
-            continue
-        if c in ("gzip", "x-gzip"):
-            if decoded and not body.startswith(b"\x1f\x8b"):
-                continue  # HAR keeps content.text decoded; the header only says what came over the wire
-            body = _inflate(body, 16 + zlib.MAX_WBITS, where, c)
-        elif c == "deflate":
-            if decoded and not body[:1] in (b"\x78",):
-                continue
-            try:
-                body = _inflate(body, zlib.MAX_WBITS, where, c)
-            except RecordingError:  # some servers send raw deflate without the zlib header
-                body = _inflate(body, -zlib.MAX_WBITS, where, c)
-        elif decoded:
-            continue
-        else:
-            raise RecordingError(f"{where}: content-encoding {c!r} is not supported (gzip and deflate are); record with decoding on")
-    return body
+    """The body as a client reads it: content-encoding undone, in the order applied, by the
+    live capture's bounded decoder (live/decode.py), and cut just past MAX_BODY.
+
+    ``decoded``: the format keeps bodies decoded already (HAR); the header then only says what
+    came over the wire, and a body is inflated only when it still starts like gzip or zlib."""
+    from .live.decode import DecodeError, decoded as inflate, encodings  # httpx comes with live/: only for encoded bodies
+
+    codings = [c for c in encodings(coding) if c != "identity"]
+    if not codings or (decoded and not body.startswith((b"\x1f\x8b", b"\x78"))):
+        return body
+    out = bytearray()
+    try:
+        for piece in inflate([body], coding):
+            out += piece
+            if len(out) > MAX_BODY:
+                break
+    except DecodeError as exc:
+        hint = "; record with decoding on (VCR.py: decode_compressed_response=True)" if "not one the suite decodes" in str(exc) else ""
+        raise RecordingError(f"{where}: the body does not decode per its content-encoding: {exc}{hint}") from exc
+    return bytes(out)
 
 
 def judge_interaction(it: Interaction, file: Path, fmt: str) -> Recorded | Skipped:
