@@ -6,7 +6,7 @@ The public door; everything else is internal.
 from .exchange import Exchange, Timing
 from .findings import Finding, RuleResult, Verdict
 from .judge import judge, select_rules
-from .recordings import iter_recordings, load, save
+from .recordings import iter_exchanges, iter_recordings, load, read, save
 from .rules import Rule, all_rules
 from .sse import Event, SSEParser, parse
 
@@ -20,10 +20,12 @@ __all__ = [
     "Timing",
     "Verdict",
     "all_rules",
+    "iter_exchanges",
     "iter_recordings",
     "judge",
     "load",
     "parse",
+    "read",
     "save",
     "select_rules",
 ]

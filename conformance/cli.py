@@ -19,8 +19,10 @@ from . import __version__
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
+from .github import github_command, print_annotations as _print_annotations
+from .interactions import Skipped, skipped_summary
 from .profiles import PROFILE_HELP, get_profile
-from .recordings import iter_recordings, load
+from .recordings import iter_recordings, read
 from .rules import SECTIONS, Rule, all_rules
 
 EXCERPT = 160  # bytes of the offending event shown under a finding
@@ -79,27 +81,39 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> Non
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
 
 
-def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str | None, bool, Any]:
-    """One recording: (usage error, conforms, the report piece). The piece is what the
-    chosen format prints for it, built here so that a worker process sends back only that
-    (a dict for json, the text otherwise), never the decoded stream."""
+def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str | None, list[bool], Any, list[Skipped]]:
+    """One recording file: (usage error, each exchange's conformance, the report piece, what
+    was skipped). A cassette or HAR file holds several exchanges. The piece is what the chosen
+    format prints for the file (a list of dicts for json, the text otherwise), built here so
+    that a worker process sends back only that, never the decoded streams."""
     try:
-        exchange = load(path)
-    except RecordingError as exc:
-        return f"sse-conformance: {exc}\n", False, None
-    verdict = judge(exchange, args.profile, rules)
-    if args.format == "json":
-        return None, verdict.ok, {
-            "path": str(path),
-            "ok": verdict.ok,
-            "profile": verdict.profile,
-            "dialect": verdict.dialect,
-            "findings": [f.to_json() for f in verdict.findings],
-            "rules": verdict.statuses(),
-        }
+        contents = read(path)
+    except RecordingError as exc:  # this file is a usage error; the others are still judged
+        piece = github_command("error", str(path), 1, None, "unreadable recording", str(exc)) if args.format == "github" else None
+        return f"sse-conformance: {exc}\n", [], piece, []
+    oks: list[bool] = []
+    entries: list[dict[str, Any]] = []
     text = io.StringIO()
-    _print_verdict(str(path), exchange.body, verdict, text)
-    return None, verdict.ok, text.getvalue()
+    if args.format == "text":
+        for s in contents.skipped:
+            text.write(f"{s.id}: skipped: {s.reason}\n")
+    for recorded in contents.exchanges:
+        verdict = judge(recorded.exchange, args.profile, rules)
+        oks.append(verdict.ok)
+        if args.format == "json":
+            entries.append({
+                "path": recorded.id,
+                "ok": verdict.ok,
+                "profile": verdict.profile,
+                "dialect": verdict.dialect,
+                "findings": [f.to_json() for f in verdict.findings],
+                "rules": verdict.statuses(),
+            })
+        elif args.format == "github":
+            _print_annotations(recorded, verdict, text)
+        else:
+            _print_verdict(recorded.id, recorded.exchange.body, verdict, text)
+    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped)
 
 
 # A worker's own copy of the arguments and rules, set once per process by the pool initializer.
@@ -111,12 +125,12 @@ def _init_worker(args: argparse.Namespace) -> None:
     _WORKER = (args, select_rules(args.select, args.ignore))
 
 
-def _judge_in_worker(path: Any) -> tuple[str | None, bool, Any]:
+def _judge_in_worker(path: Any) -> tuple[str | None, list[bool], Any, list[Skipped]]:
     assert _WORKER is not None
     return _judge_one(path, *_WORKER)
 
 
-def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -> Iterator[tuple[str | None, bool, Any]]:
+def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -> Iterator[tuple[str | None, list[bool], Any, list[Skipped]]]:
     """Each path's result, in input order: in this process (-j 1, or a single file), or from a
     pool of processes fed chunked lists of paths (recordings are independent of each other)."""
     jobs = min(args.jobs or os.cpu_count() or 1, len(paths))
@@ -142,6 +156,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = select_rules(args.select, args.ignore)
     code = 0
     report: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
     judged = conforming = 0
     paths: list[Any] = []
     for raw in args.paths:
@@ -150,29 +165,44 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
-    for problem, ok, piece in _judged(paths, args, rules):
+    for problem, oks, piece, skips in _judged(paths, args, rules):
+        skipped.extend(skips)
         if problem is not None:
             err.write(problem)
+            if piece:
+                out.write(piece)
             code = 2
             continue
-        judged += 1
-        conforming += ok
-        if not ok and code == 0:
+        judged += len(oks)
+        conforming += sum(oks)
+        if not all(oks) and code == 0:
             code = 1
         if args.format == "json":
-            report.append(piece)
+            report.extend(piece)
         else:
             out.write(piece)
     if args.format == "json":
-        json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
+        document: dict[str, Any] = {"fixtures": report}
+        if skipped:
+            document["skipped"] = [{"path": s.id, "kind": s.kind, "reason": s.reason} for s in skipped]
+        json.dump(document, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
-        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
+        tail = f"; {skipped_summary(skipped)}" if skipped else ""
+        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail{tail}\n")
     if args.reports and paths:
         from .commands import write_recording_reports
 
         write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out)
     return code
+
+
+def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from .summary import write_summary
+
+    return write_summary(Path(args.report), out, err)
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -235,12 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    val = sub.add_parser("validate", help="judge recorded streams (.sse files, directories recursively)")
+    val = sub.add_parser("validate", help="judge recorded streams (.sse files, VCR.py/go-vcr cassettes, HAR files; directories recursively)")
     val.add_argument("paths", nargs="+", metavar="PATH")
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json"), default="text")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
     val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.set_defaults(func=cmd_validate)
@@ -249,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     rls.add_argument("ids", nargs="*", metavar="ID")
     rls.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rls.set_defaults(func=cmd_rules)
+
+    summ = sub.add_parser("summary", help="a Markdown summary of compliance.json (for a CI job page, e.g. $GITHUB_STEP_SUMMARY)")
+    summ.add_argument("report", metavar="COMPLIANCE_JSON")
+    summ.set_defaults(func=cmd_summary)
 
     from .commands import add_commands
 

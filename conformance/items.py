@@ -22,13 +22,14 @@ from .live.config import Settings
 from .live.runner import NotSent, new_client, refused, run_scenario
 from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
+from .interactions import Recorded, Skipped
 from .profiles import get_profile
-from .recordings import load
+from .recordings import holds_interactions, load, read
 from .redact import scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules
 
-__all__ = ["CLIENT", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem"]
+__all__ = ["CLIENT", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordedExchange", "RecordingFile", "RuleItem"]
 
 class ScenarioSkipped(Exception):
     """The endpoint does not support a scenario: its items are skipped, and reported so."""
@@ -43,10 +44,15 @@ class RuleFailure(Exception):
 
 
 class RecordingFile(pytest.File):
-    """One recording; judged lazily, once, by the first of its items that runs."""
+    """One recording file; judged lazily, once, by the first of its items that runs.
+
+    A cassette or HAR file holds several exchanges: it yields one RecordedExchange
+    collector per streamed chat completion (``FILE#N``) and keeps what it skipped."""
 
     _verdict: Verdict | None = None
     _exchange: Exchange | None = None
+    _error: RecordingError | None = None
+    skipped: list[Skipped] = []
     exchange_reported = False
     kind = "recording"
 
@@ -57,16 +63,54 @@ class RecordingFile(pytest.File):
     def context(self) -> dict[str, Any]:
         return {"source": self._exchange.extra.get("source") if self._exchange else None}
 
-    def collect(self) -> list[pytest.Item]:
+    def collect(self) -> list[pytest.Item | pytest.Collector]:  # type: ignore[override]
+        if holds_interactions(self.path):
+            try:
+                contents = read(self.path)
+            except RecordingError as exc:
+                self._error = exc  # every rule item fails with the reason, as for an unreadable .sse
+            else:
+                self.skipped = contents.skipped
+                return [RecordedExchange.from_parent(self, name=r.id.rsplit("#", 1)[1], nodeid=f"{self.nodeid}#{r.id.rsplit('#', 1)[1]}", recorded=r)
+                        for r in contents.exchanges]
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules()]
 
     def judged(self) -> tuple[Exchange, Verdict]:
+        if self._error is not None:
+            raise self._error
         if self._verdict is None:
             self._exchange = load(self.path)
             profile = self.config.getoption("--sse-profile")
             self._verdict = judge(self._exchange, profile)
         assert self._exchange is not None
         return self._exchange, self._verdict
+
+
+class RecordedExchange(pytest.Collector):
+    """One streamed chat completion of a cassette or HAR file (``FILE#N``), one item per rule."""
+
+    _verdict: Verdict | None = None
+    exchange_reported = False
+    kind = "recording"
+
+    def __init__(self, *, recorded: Recorded, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.recorded = recorded
+
+    @property
+    def exchange_id(self) -> str:
+        return self.nodeid
+
+    def context(self) -> dict[str, Any]:
+        return {"source": self.recorded.exchange.extra.get("source")}
+
+    def collect(self) -> list[pytest.Item]:
+        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules()]
+
+    def judged(self) -> tuple[Exchange, Verdict]:
+        if self._verdict is None:
+            self._verdict = judge(self.recorded.exchange, self.config.getoption("--sse-profile"))
+        return self.recorded.exchange, self._verdict
 
 
 CLIENT = pytest.StashKey[Any]()
@@ -207,7 +251,7 @@ class RuleItem(pytest.Item):
         self._sse_exchange: dict[str, Any] | None = None
 
     def runtest(self) -> None:
-        assert isinstance(self.parent, (RecordingFile, LiveScenario))
+        assert isinstance(self.parent, (RecordingFile, RecordedExchange, LiveScenario))
         try:
             exchange, verdict = self.parent.judged()
         except RecordingError as exc:
@@ -250,7 +294,7 @@ class RuleItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, RuleFailure):
-            assert isinstance(self.parent, (RecordingFile, LiveScenario))
+            assert isinstance(self.parent, (RecordingFile, RecordedExchange, LiveScenario))
             exchange, _ = self.parent.judged()
             result = excinfo.value.result
             lines = [f"{self.rule.id} ({self.rule.severity}, {self.rule.source}): {self.rule.title}"]
@@ -268,4 +312,6 @@ class RuleItem(pytest.Item):
     def reportinfo(self) -> tuple[Any, int | None, str]:
         if isinstance(self.parent, LiveScenario):
             return f"live/{self.parent.scenario.name}", None, f"live/{self.parent.scenario.name}::{self.rule.id}"
+        if isinstance(self.parent, RecordedExchange):
+            return self.path, self.parent.recorded.line - 1, f"{self.path.name}#{self.parent.name}::{self.rule.id}"
         return self.path, None, f"{self.path.name}::{self.rule.id}"

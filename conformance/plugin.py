@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from .errors import RecordingError, UsageError
+from .interactions import Skipped, skipped_summary
 from .items import CLIENT, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.scenarios import SCENARIOS, skipping
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help="judge recorded streams (.sse files or directories, recursively): one test per recording and rule",
+        help="judge recorded streams (.sse files, VCR.py/go-vcr cassettes, HAR files, or directories, recursively): one test per recorded exchange and rule",
     )
     group.addoption(
         "--sse-profile",
@@ -141,7 +142,18 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         # inside it, else as given (never a bare "::name")
         nodeid = str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
         node = RecordingFile.from_parent(session, path=full, nodeid=nodeid)
-        items.extend(node.collect())
+        for child in node.collect():  # a cassette or HAR file: one collector per exchange (FILE#N)
+            items.extend(child.collect() if isinstance(child, pytest.Collector) else [child])
+        config.stash.setdefault(SKIPPED, []).extend(node.skipped)
+
+
+SKIPPED = pytest.StashKey[list[Skipped]]()
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    """Interactions of cassettes and HAR files that are not streamed chat completions."""
+    skipped = config.stash.get(SKIPPED, [])
+    return f"sse-conformance: {skipped_summary(skipped)}" if skipped else None
 
 
 def live_settings(config: pytest.Config) -> Settings:

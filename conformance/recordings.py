@@ -3,6 +3,11 @@
 The body file is the bytes exactly as received, so a plain ``curl -N ... > x.sse`` is a
 recording. The sidecar (every key optional) carries what the body cannot: the request, the
 status and headers, the profile, the provoked scenario, arrival times. See ARCHITECTURE.md.
+
+Recordings in the formats users already keep are read too: VCR.py / pytest-recording and
+go-vcr cassettes (``*.yaml``, ``*.yml``; cassettes.py) and HAR files (``*.har``; har.py).
+``read(path)`` is the one door: it gives every exchange a file holds (one for a ``.sse``,
+one per streamed chat completion for a cassette or HAR, named ``FILE#N``) and what it skipped.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from typing import Any
 from .errors import RecordingError
 from .exchange import Exchange, Timing
 
-__all__ = ["MAX_BODY", "iter_recordings", "load", "save", "sidecar_path"]
+__all__ = ["MAX_BODY", "RECORDING_SUFFIXES", "holds_interactions", "iter_exchanges", "iter_recordings", "load", "read", "save", "sidecar_path"]
 
 # A recording larger than this is judged on its first MAX_BODY bytes, with a finding: the
 # suite must stay bounded even on a runaway capture.
 MAX_BODY = 256 * 1024 * 1024
 
 SUFFIX = ".sse"
+# what a directory is searched for: bodies, cassettes, HAR files
+RECORDING_SUFFIXES = (SUFFIX, ".yaml", ".yml", ".har")
 
 
 def sidecar_path(path: Path) -> Path:
@@ -30,12 +37,13 @@ def sidecar_path(path: Path) -> Path:
 
 
 def iter_recordings(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
-    """Every ``.sse`` file found (recursively, sorted) under directories, and every file named
-    (any name: a capture may be ``x.txt``), except a sidecar named beside its body."""
+    """Every recording (``.sse``, ``.yaml``/``.yml`` cassette, ``.har``) found (recursively,
+    sorted) under directories, and every file named (any name: a capture may be ``x.txt``),
+    except a sidecar named beside its body."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*" + SUFFIX) if p.is_file())
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in RECORDING_SUFFIXES and p.is_file())
         elif path.is_file():
             if path.suffix == ".json" and path.with_suffix(SUFFIX).is_file():
                 continue  # a sidecar named by a shell glob: its body is judged instead
@@ -132,3 +140,62 @@ def save(exchange: Exchange, path: str | os.PathLike[str]) -> Path:
     if meta:
         sidecar_path(path).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_BODY + 1)
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_BODY:
+        raise RecordingError(f"{path}: larger than the {MAX_BODY:,}-byte limit for a recording file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RecordingError(f"{path}: not UTF-8 text ({exc})") from exc
+
+
+def read(path: str | os.PathLike[str]) -> Contents:
+    """Every exchange one recording file holds, and what it skipped (see interactions.py).
+
+    ``.yaml``/``.yml``: a cassette; ``.har`` (or a ``.json`` holding ``log.entries``): HAR;
+    anything else: a raw body with its optional sidecar. Raises RecordingError when the file
+    cannot be read or parsed."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not holds_interactions(path):
+        return Contents(path, [Recorded(str(path), load(path), path)])
+    if suffix in (".yaml", ".yml"):
+        from . import cassettes  # PyYAML is imported only when a cassette is read
+
+        return cassettes.read(path, _read_text(path))
+    from . import har
+
+    return har.read(path, _read_text(path))
+
+
+def holds_interactions(path: Path) -> bool:
+    """A cassette or HAR file (several exchanges, named FILE#N), not a raw body."""
+    suffix = path.suffix.lower()
+    return suffix in (".yaml", ".yml", ".har") or (suffix == ".json" and _looks_like_har(path))
+
+
+def _looks_like_har(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).lstrip()
+    except OSError:
+        return False
+    return head.startswith(b"{") and b'"log"' in head
+
+
+def iter_exchanges(paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Exchange]]:
+    """(id, Exchange) for every exchange under ``paths``; raises RecordingError on the first
+    file that cannot be read (``validate`` reads file by file with ``read`` to go on)."""
+    for path in iter_recordings(paths):
+        for recorded in read(path).exchanges:
+            yield recorded.id, recorded.exchange
+
+
+from .interactions import Contents, Recorded  # noqa: E402  (interactions needs MAX_BODY from here)
