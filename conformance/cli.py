@@ -75,10 +75,62 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> Non
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
 
 
+def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str, ...]:
+    """--clients (else pyproject's clients), narrowed to the client rules --select/--ignore kept."""
+    from .clients import parse_clients
+    from .live.config import configured_clients
+
+    wanted = parse_clients(args.clients) if args.clients is not None else configured_clients()
+    kept = {r.id for r in rules}
+    return tuple(c for c in wanted if f"client.{c}" in kept)
+
+
+def _print_client_matrix(rows: list[tuple[str, dict[str, dict[str, Any]]]], versions: dict[str, Any], out: TextIO) -> None:
+    from .clients import PIECES_NOTE
+
+    out.write(f"\nClient replay ({PIECES_NOTE}):\n")
+    for name, version in versions.items():
+        out.write(f"  {name:<21} {version}\n")
+    names = list(versions)
+    width = max([len("recording"), *(len(p) for p, _ in rows)])
+    out.write(f"{'recording':<{width}}  " + "  ".join(f"{n:<{max(len(n), 7)}}" for n in names).rstrip() + "\n")
+    for path, row in rows:
+        cols = [row.get(n, {}).get("state", "-").replace("not requested", "-") for n in names]
+        out.write(f"{path:<{width}}  " + "  ".join(f"{c:<{max(len(n), 7)}}" for c, n in zip(cols, names)).rstrip() + "\n")
+    out.write("same: as the spec's reading; differs/raised: see the client.* warnings above; skipped: not applicable here\n")
+
+
+def _clients_or_path(args: argparse.Namespace) -> None:
+    """``--clients fixtures/``: argparse hands the path to --clients' optional LIST; a value
+    that names no client is a path, and --clients means all."""
+    from .clients.names import CLIENTS, GROUPS
+
+    value = args.clients
+    if value is not None and value != "all":
+        names = [v.strip() for v in value.split(",") if v.strip()]
+        if names and not any(n in CLIENTS or n in GROUPS for n in names):
+            args.paths.insert(0, value)
+            args.clients = "all"
+    if not args.paths:
+        raise UsageError("validate needs at least one PATH (a .sse file or a directory)")
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _clients_or_path(args)
     if args.profile is not None:
         get_profile(args.profile)
     rules = select_rules(args.select, args.ignore)
+    clients = _requested_clients(args, rules)
+    if clients:
+        from .clients import Replayer
+
+        with Replayer(clients) as replayer:
+            return _validate(args, rules, out, err, replayer)
+    return _validate(args, rules, out, err, None)
+
+
+def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err: TextIO, replayer: Any) -> int:
+    matrix: list[tuple[str, dict[str, dict[str, Any]]]] = []
     code = 0
     report: list[dict[str, Any]] = []
     judged = conforming = 0
@@ -96,7 +148,10 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
             continue
-        verdict = judge(exchange, args.profile, rules)
+        readings = replayer.replay(exchange) if replayer is not None else None
+        verdict = judge(exchange, args.profile, rules, readings)
+        row = _client_row(verdict) if replayer is not None else {}
+        matrix.append((str(path), row))
         judged += 1
         conforming += verdict.ok
         if not verdict.ok and code == 0:
@@ -109,20 +164,37 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     "profile": verdict.profile,
                     "findings": [f.to_json() for f in verdict.findings],
                     "rules": verdict.statuses(),
+                    **({"clients": row} if replayer is not None else {}),
                 }
             )
         else:
             _print_verdict(str(path), exchange.body, verdict, out)
+    versions = replayer.versions() if replayer is not None else {}
     if args.format == "json":
-        json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
+        doc: dict[str, Any] = {"fixtures": report}
+        if replayer is not None:
+            from .clients import PIECES_NOTE
+
+            doc["clients"] = {"versions": versions, "pieces": PIECES_NOTE}
+        json.dump(doc, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
+        if replayer is not None and matrix:
+            _print_client_matrix(matrix, versions, out)
         out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
     if args.reports and paths:
         from .commands import write_recording_reports
 
-        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out)
+        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out,
+                                clients=replayer.clients if replayer is not None else ())
     return code
+
+
+def _client_row(verdict: Verdict) -> dict[str, dict[str, Any]]:
+    from .clients import cells
+
+    results = {r.rule: {"status": r.status, "reason": r.reason, "findings": [f.to_json() for f in r.findings]} for r in verdict.results}
+    return cells(results)
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -179,12 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     val = sub.add_parser("validate", help="judge recorded streams (.sse files, directories recursively)")
-    val.add_argument("paths", nargs="+", metavar="PATH")
+    val.add_argument("paths", nargs="*", metavar="PATH")  # one or more; checked after --clients LIST may give one back
     val.add_argument("--profile", choices=sorted(PROFILES), default=None, help="default: the sidecar's, else sansa")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
+    val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
+                     help="also replay every stream through real clients and compare (all, python, node, or names; "
+                          "see README); default: [tool.sse-conformance] clients, else none")
     val.set_defaults(func=cmd_validate)
 
     rls = sub.add_parser("rules", help="list the rule catalogue")

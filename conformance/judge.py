@@ -8,7 +8,8 @@ into a finding too, so that hostile input never ends a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from .errors import UsageError
 from .exchange import Exchange
@@ -101,7 +102,12 @@ def judge(
     exchange: Exchange,
     profile: str | Profile | None = None,
     rules: Sequence[Rule] | None = None,
+    clients: Mapping[str, Any] | None = None,
 ) -> Verdict:
-    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa)."""
+    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa).
+    ``clients`` holds client readings from a replay step (conformance/clients), if any."""
     prof = profile if isinstance(profile, Profile) else get_profile(profile or exchange.profile)
-    return judge_stream(decode(exchange, prof), rules)
+    stream = decode(exchange, prof)
+    if clients:
+        stream.clients = dict(clients)
+    return judge_stream(stream, rules)

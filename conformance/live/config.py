@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import UsageError
 from ..profiles import get_profile
 
-__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "configured_clients", "load_settings"]
 
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
@@ -41,6 +41,8 @@ class Settings:
     # scenario name -> why this endpoint does not support it (skipped with that reason)
     skip: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
+    # clients to replay every stream through (conformance/clients): names or "all"; none by default
+    clients: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -73,6 +75,14 @@ def _pyproject(path: Path | None) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.sse-conformance] must be a table")
     return section
+
+
+def configured_clients(pyproject: Path | None = None) -> tuple[str, ...]:
+    """``clients = [...]`` from [tool.sse-conformance]: what ``validate`` replays through when
+    ``--clients`` is not given (the live settings are not read there)."""
+    from ..clients.names import parse_clients
+
+    return parse_clients(_pyproject(pyproject).get("clients"))
 
 
 def load_settings(
@@ -136,6 +146,10 @@ def _check(merged: dict[str, Any]) -> None:
         unknown = set(skip) - set(SCENARIOS)
         if unknown:
             raise UsageError(f"skip names unknown scenario(s) {', '.join(sorted(unknown))}; scenarios: {', '.join(SCENARIOS)}")
+    if "clients" in merged:
+        from ..clients.names import parse_clients
+
+        merged["clients"] = parse_clients(merged["clients"])
     for name in ("reasoning", "headers"):
         if name in merged and not isinstance(merged[name], dict):
             raise UsageError(f"{name} must be a table (e.g. reasoning = {{ reasoning_effort = \"low\" }})")

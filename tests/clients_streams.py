@@ -1,0 +1,80 @@
+"""Streams built inline for the client-replay tests: each shape is legal by the spec's framing
+and known to make a real client lose data (the reason a compat rule or a client rule exists)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conformance.exchange import Exchange
+
+from .conftest import USAGE, chunk, stream_body
+
+REASONING_REQUEST = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _top(**fields: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", **fields}
+
+
+def text_body(*pieces: str) -> bytes:
+    return stream_body(chunk({"role": "assistant", "content": ""}), *[chunk({"content": p}) for p in pieces], chunk({}, "stop", usage=USAGE))
+
+
+def chunk_after_usage() -> Exchange:
+    """OpenAI's gpt-5 moderation chunk: a last chunk after the usage chunk (usage: null)."""
+    body = stream_body(
+        chunk({"role": "assistant", "content": "Hi"}),
+        chunk({}, "stop"),
+        _top(choices=[], usage=USAGE),
+        _top(choices=[], usage=None, moderation={"flagged": False}),
+    )
+    return Exchange(body, profile="openai", source="chunk-after-usage")
+
+
+def details_without_index(key: str = "reasoning_details") -> Exchange:
+    """reasoning_details (or annotations) entries without index, in two deltas."""
+    entry = {"type": "reasoning.text", "text": "Think"} if key == "reasoning_details" else {"type": "url_citation", "url_citation": {"url": "https://a.example", "title": "A"}}
+    more = {"type": "reasoning.text", "text": "ing."} if key == "reasoning_details" else {"type": "url_citation", "url_citation": {"url": "https://b.example", "title": "B"}}
+    body = stream_body(
+        chunk({"role": "assistant", "content": "", key: [entry]}),
+        chunk({key: [more]}),
+        chunk({"content": "Answer."}),
+        chunk({}, "stop", usage=USAGE),
+    )
+    return Exchange(body, source=f"{key}-without-index")
+
+
+def choice_with_message() -> Exchange:
+    """A chunk choice that carries a `message` object beside its delta."""
+    last = chunk({}, "stop", usage=USAGE)
+    last["choices"][0]["message"] = {"role": "assistant", "content": None}
+    body = stream_body(chunk({"role": "assistant", "content": ""}), chunk({"content": "Hello"}), chunk({"content": " there"}), last)
+    return Exchange(body, source="choice-with-message")
+
+
+def bom_before_content() -> Exchange:
+    """A BOM, then a first event that carries content."""
+    body = b"\xef\xbb\xbf" + stream_body(chunk({"role": "assistant", "content": "Hello"}), chunk({"content": " there"}), chunk({}, "stop", usage=USAGE))
+    return Exchange(body, source="bom-before-content")
+
+
+def error_then_lone_cr() -> Exchange:
+    """A mid-stream error as the last event, the body ending in a lone CR (CR line endings)."""
+    error = {"error": {"code": "upstream_error", "message": "upstream went away"}, "choices": [{"index": 0, "delta": {}, "finish_reason": "error"}]}
+    body = (b"data: " + json.dumps(chunk({"role": "assistant", "content": "Once upon"})).encode() + b"\r\r"
+            + b"data: " + json.dumps(error).encode() + b"\r\r")
+    return Exchange(body, profile="openai", source="error-lone-cr")
+
+
+def dataless_block() -> Exchange:
+    """An id: line alone in a block (compat.no-dataless-blocks): the SDKs dispatch empty data."""
+    parts = text_body("Hel", "lo").split(b"\n\n")
+    body = b"\n\n".join(parts[:2] + [b"id: 7"] + parts[2:])
+    return Exchange(body, source="dataless-block")
+
+
+def trailing_cr_text() -> Exchange:
+    """Plain text answer with CR line endings, the body ending in a lone CR (compat.no-trailing-cr)."""
+    body = text_body("Hel", "lo").replace(b"\n", b"\r")
+    return Exchange(body, source="trailing-cr")
