@@ -74,7 +74,37 @@ def dataless_block() -> Exchange:
     return Exchange(body, source="dataless-block")
 
 
-def trailing_cr_text() -> Exchange:
-    """Plain text answer with CR line endings, the body ending in a lone CR (compat.no-trailing-cr)."""
-    body = text_body("Hel", "lo").replace(b"\n", b"\r")
-    return Exchange(body, source="trailing-cr")
+def event_only_block() -> Exchange:
+    """An event: line alone in a block (compat.no-dataless-blocks): openai-node dispatches it."""
+    parts = text_body("Hel", "lo").split(b"\n\n")
+    body = b"\n\n".join(parts[:2] + [b"event: ping"] + parts[2:])
+    return Exchange(body, source="event-only-block")
+
+
+def finish_reason_key_missing() -> Exchange:
+    """Choices without the finish_reason key until the last (compat.finish-reason-key)."""
+    chunks = [chunk({"role": "assistant", "content": "Hi"}), chunk({"content": " you"}), chunk({}, "stop", usage=USAGE)]
+    for c in chunks[:2]:
+        del c["choices"][0]["finish_reason"]
+    return Exchange(stream_body(*chunks), source="finish-reason-key-missing")
+
+
+# What each shape does to which client, as replayed today: (stream, client, state, words the
+# cell's detail or the finding holds). A client release that fixes one fails its test, so the
+# fix is noticed and the rule's "why" updated.
+BREAKS: list[tuple[str, Any, str, str, str]] = [
+    ("chunk-after-usage", chunk_after_usage, "openai-python-stream", "differs", "usage"),
+    ("chunk-after-usage", chunk_after_usage, "openai-node-stream", "differs", "usage"),
+    ("reasoning-details-without-index", details_without_index, "openai-python-stream", "raised", "index"),
+    ("annotations-without-index", lambda: details_without_index("annotations"), "openai-python-stream", "raised", "index"),
+    ("choice-with-message", choice_with_message, "openai-node-stream", "differs", "choice 0 content"),
+    ("bom-before-content", bom_before_content, "openai-python", "differs", "choice 0 content"),
+    ("bom-before-content", bom_before_content, "openai-python-stream", "differs", "choice 0 content"),
+    ("bom-before-content", bom_before_content, "httpx-sse", "differs", "choice 0 content"),
+    ("error-lone-cr", error_then_lone_cr, "vercel-ai", "differs", "without a finish reason"),
+    ("dataless-block", dataless_block, "openai-python", "raised", "JSONDecodeError"),
+    ("dataless-block", dataless_block, "openai-python-stream", "raised", "JSONDecodeError"),
+    ("dataless-block", dataless_block, "httpx-sse", "raised", "JSONDecodeError"),
+    ("event-only-block", event_only_block, "openai-node", "raised", "JSON"),
+    ("event-only-block", event_only_block, "openai-node-stream", "raised", "JSON"),
+]

@@ -97,6 +97,9 @@ def expected(stream: Stream, client: Client) -> dict[str, Any]:
     return {"choices": choices, "usage": _counts(usage), "errors": messages}
 
 
+DATALESS = "a dataless block or an empty block after id: (compat.no-dataless-blocks, which the spec forbids)"
+
+
 def known_traps(stream: Stream) -> list[str]:
     """Shapes of this stream that are legal by the spec but known to make clients lose data."""
     traps = []
@@ -105,7 +108,7 @@ def known_traps(stream: Stream) -> list[str]:
     if stream.exchange.body.endswith(b"\r"):
         traps.append("the body ends in a lone CR (compat.no-trailing-cr)")
     if any(b.fields & {"event", "id", "retry"} or b.after_id for b in stream.parser.skipped):
-        traps.append("a dataless block or an empty block after id: (compat.no-dataless-blocks)")
+        traps.append(DATALESS)
     usage_at = [i for i, item in enumerate(stream.chunks) if isinstance(item.obj.get("usage"), dict)]
     if usage_at and usage_at[-1] < len(stream.chunks) - 1:
         traps.append("a chunk follows the usage chunk (compat.usage-last)")
@@ -124,6 +127,9 @@ def known_traps(stream: Stream) -> list[str]:
 
 def _side(stream: Stream, client: Client) -> str:
     traps = known_traps(stream)
+    if DATALESS in traps:
+        return (f"Which side: the stream. It shows {DATALESS}: {client.name} dispatches such a block as an "
+                "event with empty data, as the standard says; fix the stream.")
     if traps:
         return (f"Which side: the client. The stream shows {'; '.join(traps)}: legal by the spec's framing, "
                 f"but a known trap for {client.name}, which loses data where the spec's reading does not.")
