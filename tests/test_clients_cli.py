@@ -117,3 +117,22 @@ def test_the_plugin_option(pytester: pytest.Pytester, shapes: Path, tmp_path: Pa
     assert exchange["rules"]["client.openai-python-stream"]["status"] == "warn"
     assert exchange["clients"]["openai-python-stream"] == {"state": "differs", "detail": "usage"}
     assert exchange["clients"]["httpx-sse"]["state"] == "same" and exchange["clients"]["vercel-ai"]["state"] == "not requested"
+
+
+def test_run_clients_against_the_embedded_endpoint(tmp_path: Path) -> None:
+    """The live path: each scenario captured once, replayed, and every client reads it as the spec does."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--clients", "--variants", "0", "--reports", str(tmp_path), "-k", "client", "-q"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    doc = json.loads((tmp_path / "compliance.json").read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    streams = [e for e in doc["exchanges"] if e["id"] not in ("live/bad-key", "live/invalid-params")]
+    assert len(streams) >= 7
+    for e in streams:
+        expected = {"same"} if HAVE_NODE else {"same", "skipped"}
+        assert {c["state"] for c in e["clients"].values()} <= expected, (e["id"], e["clients"])

@@ -6,7 +6,7 @@ written apart from the suite's assembler on purpose (a second implementation: a 
 shows as a difference), and mirrored in node/replay.mjs. A reading is plain JSON data:
 
     {"status": "ok" | "raised" | "skipped", "error": str | None, "api_error": str | None,
-     "choices": [{"index", "content", "reasoning", "tool_calls": [{"id", "name", "arguments"}],
+     "choices": [{"index", "content", "reasoning", "reasoning_details", "tool_calls": [{"id", "name", "arguments"}],
                   "finish_reason"}], "usage": {"prompt_tokens", "completion_tokens", "total_tokens"} | None}
 
 ``error`` is what the client raised (or why it was skipped); ``api_error`` is the stream's own
@@ -48,8 +48,15 @@ def skipped(reason: str) -> Reading:
 
 
 def reasoning_of(fields: dict[str, Any]) -> str:
-    """Reasoning text from a delta or a message: a flat string field, then reasoning_details."""
-    out = _str(fields.get("reasoning_content")) or _str(fields.get("reasoning"))
+    """Reasoning text of a delta or a message from the flat string field (reasoning_content,
+    else reasoning)."""
+    return _str(fields.get("reasoning_content")) or _str(fields.get("reasoning"))
+
+
+def details_of(fields: dict[str, Any]) -> str:
+    """Reasoning text of a delta or a message from reasoning_details items (text, else summary).
+    Kept apart from the flat field: a server may send the same reasoning in both."""
+    out = ""
     details = fields.get("reasoning_details")
     if isinstance(details, list):
         for d in details:
@@ -79,10 +86,12 @@ class App:
             if not isinstance(ch, dict):
                 continue
             index = ch.get("index") if type(ch.get("index")) is int else pos
-            c = self.choices.setdefault(index, {"index": index, "content": "", "reasoning": "", "tool_calls": [], "finish_reason": None})
+            c = self.choices.setdefault(index, {"index": index, "content": "", "reasoning": "", "reasoning_details": "", "tool_calls": [],
+                                                          "finish_reason": None})
             d = ch.get("delta") if isinstance(ch.get("delta"), dict) else {}
             c["content"] += _str(d.get("content"))
             c["reasoning"] += reasoning_of(d)
+            c["reasoning_details"] += details_of(d)
             tcs = d.get("tool_calls")
             for t in tcs if isinstance(tcs, list) else []:
                 if not isinstance(t, dict) or type(t.get("index")) is not int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from .app import App, Reading, error_text, reading, reasoning_of
+from .app import App, Reading, details_of, error_text, reading, reasoning_of
 
 __all__ = ["PYTHON_REPLAYS", "python_versions", "unavailable"]
 
@@ -80,7 +80,8 @@ def _snapshot_reading(snapshot: Any, status: str, error: str | None = None, api_
         calls = [{"id": t.get("id"), "name": (t.get("function") or {}).get("name"), "arguments": (t.get("function") or {}).get("arguments") or ""}
                  for t in m.get("tool_calls") or []]
         finish = ch.get("finish_reason") or ("error" if api_error else None)
-        choices.append({"index": ch.get("index"), "content": m.get("content") or "", "reasoning": reasoning_of(m), "tool_calls": calls, "finish_reason": finish})
+        choices.append({"index": ch.get("index"), "content": m.get("content") or "", "reasoning": reasoning_of(m),
+                        "reasoning_details": details_of(m), "tool_calls": calls, "finish_reason": finish})
     return reading(status, choices, data.get("usage"), error, api_error)
 
 

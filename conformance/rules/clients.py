@@ -25,7 +25,7 @@ NOT_REQUESTED = "client replay not requested (--clients)"
 class Client(NamedTuple):
     name: str
     title: str
-    reasoning: str  # "all": every reasoning field; "flat": reasoning_content/reasoning only; "none": not modelled
+    reasoning: str  # "all": the flat field and reasoning_details; "flat": reasoning_content/reasoning only; "none": not modelled
     one_choice: bool = False  # reads choices[0] of each chunk only
     why: str = ""
 
@@ -66,14 +66,23 @@ def _counts(usage: Any) -> dict[str, Any] | None:
     return {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
 
 
-def _flat_reasoning(stream: Stream, index: int) -> str:
-    out = []
+def _reasoning(stream: Stream, index: int) -> tuple[str, str]:
+    """The choice's reasoning per field, as the spec reads each (section 8): the flat string
+    (reasoning_content, else reasoning) and the reasoning_details items' text. Compared apart,
+    since a server may send the same reasoning in both and clients keep the fields apart."""
+    flat, details = [], []
     for visit in stream.choices.get(index, []):
         d = visit.delta
         value = d.get("reasoning_content") if isinstance(d.get("reasoning_content"), str) and d.get("reasoning_content") else d.get("reasoning")
         if isinstance(value, str):
-            out.append(value)
-    return "".join(out)
+            flat.append(value)
+        items = d.get("reasoning_details")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                text = item.get("text") if isinstance(item.get("text"), str) and item.get("text") else item.get("summary")
+                if isinstance(text, str):
+                    details.append(text)
+    return "".join(flat), "".join(details)
 
 
 def expected(stream: Stream, client: Client) -> dict[str, Any]:
@@ -82,9 +91,11 @@ def expected(stream: Stream, client: Client) -> dict[str, Any]:
     for idx, msg in sorted(stream.message.items()):
         if client.one_choice and choices:
             break
-        reasoning = msg.reasoning if client.reasoning == "all" else _flat_reasoning(stream, idx) if client.reasoning == "flat" else None
+        flat, details = _reasoning(stream, idx)
         calls = [{"id": t.id, "name": t.name, "arguments": t.arguments} for t in msg.tool_calls if t.index is not None]
-        choices[idx] = {"content": msg.content, "reasoning": reasoning, "tool_calls": calls, "finish_reason": msg.finish_reason}
+        choices[idx] = {"content": msg.content, "reasoning": flat if client.reasoning != "none" else None,
+                        "reasoning_details": details if client.reasoning == "all" else None,
+                        "tool_calls": calls, "finish_reason": msg.finish_reason}
     usage = next((m.usage for m in stream.message.values()), None)
     if usage is None:
         for item in stream.chunks:
@@ -160,10 +171,10 @@ def _diffs(want: dict[str, Any], got: dict[str, Any], client: Client) -> list[tu
         if w is None or g is None:
             out.append((f"choice {idx}", "present" if w else "absent", "present" if g else "absent"))
             continue
-        for key in ("content", "reasoning", "finish_reason"):
-            if key == "reasoning" and w[key] is None:
+        for key in ("content", "reasoning", "reasoning_details", "finish_reason"):
+            if key.startswith("reasoning") and w[key] is None:
                 continue  # not modelled by this client
-            if w[key] != (g.get(key) if key != "reasoning" else g.get(key) or ""):
+            if w[key] != (g.get(key) or "" if key.startswith("reasoning") else g.get(key)):
                 out.append((f"choice {idx} {key}", w[key], g.get(key)))
         gcalls = [{k: c.get(k) for k in ("id", "name", "arguments")} for c in g.get("tool_calls") or []]
         wcalls = w["tool_calls"]

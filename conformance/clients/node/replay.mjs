@@ -60,7 +60,7 @@ function newApp() {
 function appChoice(app, index) {
   let c = app.choices.get(index);
   if (!c) {
-    c = { index, content: "", reasoning: "", calls: new Map(), finish_reason: null };
+    c = { index, content: "", reasoning: "", details: "", calls: new Map(), finish_reason: null };
     app.choices.set(index, c);
   }
   return c;
@@ -77,11 +77,8 @@ function appFeed(app, chunk) {
     const c = appChoice(app, Number.isInteger(ch.index) ? ch.index : pos);
     const d = ch.delta && typeof ch.delta === "object" ? ch.delta : {};
     c.content += str(d.content);
-    let r = str(d.reasoning_content) || str(d.reasoning);
-    if (Array.isArray(d.reasoning_details)) {
-      for (const item of d.reasoning_details) if (item && typeof item === "object") r += str(item.text) || str(item.summary);
-    }
-    c.reasoning += r;
+    c.reasoning += str(d.reasoning_content) || str(d.reasoning);
+    c.details += detailsText(d.reasoning_details);
     if (Array.isArray(d.tool_calls)) {
       for (const t of d.tool_calls) {
         if (!t || typeof t !== "object" || !Number.isInteger(t.index)) continue;
@@ -97,6 +94,13 @@ function appFeed(app, chunk) {
   });
 }
 
+// reasoning_details items' text, kept apart from the flat field (a server may send both)
+function detailsText(items) {
+  let out = "";
+  if (Array.isArray(items)) for (const item of items) if (item && typeof item === "object") out += str(item.text) || str(item.summary);
+  return out;
+}
+
 function appError(app, err) {
   app.apiError = errorText(err);
   for (const c of app.choices.values()) if (c.finish_reason == null) c.finish_reason = "error";
@@ -109,6 +113,7 @@ function appReading(app, status, error) {
       index: c.index,
       content: c.content,
       reasoning: c.reasoning,
+      reasoning_details: c.details,
       tool_calls: [...c.calls.values()].sort((a, b) => a.index - b.index).map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
       finish_reason: c.finish_reason,
     }));
@@ -148,6 +153,7 @@ function snapshotReading(snapshot, status, error, apiError) {
       index: ch.index,
       content: str(m.content),
       reasoning: str(m.reasoning_content) || str(m.reasoning),
+      reasoning_details: detailsText(m.reasoning_details),
       tool_calls: (m.tool_calls ?? []).filter(Boolean).map((t) => ({ id: t.id ?? null, name: t.function?.name ?? null, arguments: str(t.function?.arguments) })),
       finish_reason: ch.finish_reason ?? (apiError ? "error" : null),
     });
@@ -175,7 +181,7 @@ async function vercelAi(req) {
   // the tools the request declared (or that the stream calls), with permissive schemas: the
   // suite's tools.* rules judge the arguments; here only what the client ends up with counts
   const tools = Object.fromEntries((req.tools ?? []).map((name) => [name, tool({ inputSchema: jsonSchema({}) })]));
-  const out = { index: 0, content: "", reasoning: "", tool_calls: [], finish_reason: null };
+  const out = { index: 0, content: "", reasoning: "", reasoning_details: null, tool_calls: [], finish_reason: null };
   let usage = null;
   const errors = [];
   try {
