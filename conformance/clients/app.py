@@ -85,10 +85,12 @@ class App:
         for pos, ch in enumerate(chs):
             if not isinstance(ch, dict):
                 continue
-            index = ch.get("index") if type(ch.get("index")) is int else pos
+            raw_index = ch.get("index")
+            index: int = raw_index if type(raw_index) is int else pos
             c = self.choices.setdefault(index, {"index": index, "content": "", "reasoning": "", "reasoning_details": "", "tool_calls": [],
                                                           "finish_reason": None})
-            d = ch.get("delta") if isinstance(ch.get("delta"), dict) else {}
+            raw_delta = ch.get("delta")
+            d: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
             c["content"] += _str(d.get("content"))
             c["reasoning"] += reasoning_of(d)
             c["reasoning_details"] += details_of(d)
@@ -97,7 +99,8 @@ class App:
                 if not isinstance(t, dict) or type(t.get("index")) is not int:
                     continue
                 call = self.calls.setdefault(index, {}).setdefault(t["index"], {"id": None, "name": None, "arguments": ""})
-                fn = t.get("function") if isinstance(t.get("function"), dict) else {}
+                raw_fn = t.get("function")
+                fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
                 call["id"] = call["id"] or _str(t.get("id")) or None
                 call["name"] = call["name"] or _str(fn.get("name")) or None
                 call["arguments"] += _str(fn.get("arguments"))

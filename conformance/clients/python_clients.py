@@ -20,25 +20,34 @@ BASE_URL = "http://replay.invalid/v1"  # never resolved: the mock transport answ
 MESSAGES = [{"role": "user", "content": "replay"}]
 
 
-class _Pieces(httpx.SyncByteStream):
-    def __init__(self, pieces: Sequence[bytes]) -> None:
-        self.pieces = pieces
+def _http(pieces: Sequence[bytes], status: int, content_type: str, hx: Any = httpx) -> Any:
+    """A client of the HTTP library ``hx`` whose transport answers with the pieces."""
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.pieces
+    class Pieces(hx.SyncByteStream):  # type: ignore[misc,name-defined]
+        def __iter__(self) -> Iterator[bytes]:
+            yield from pieces
+
+    def answer(request: Any) -> Any:
+        return hx.Response(status, headers={"content-type": content_type}, stream=Pieces())
+
+    return hx.Client(transport=hx.MockTransport(answer))
 
 
-def _http(pieces: Sequence[bytes], status: int, content_type: str) -> httpx.Client:
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, headers={"content-type": content_type}, stream=_Pieces(pieces))
+def _openai_http_library() -> Any:
+    """The HTTP library the installed openai SDK is built on: httpx2 from openai 3, httpx before."""
+    try:
+        import httpx2
 
-    return httpx.Client(transport=httpx.MockTransport(answer))
+        return httpx2
+    except ImportError:
+        return httpx
 
 
 def _openai(pieces: Sequence[bytes], status: int, content_type: str) -> Any:
     from openai import OpenAI
 
-    return OpenAI(api_key="sk-replay", base_url=BASE_URL, http_client=_http(pieces, status, content_type), max_retries=0)
+    http = _http(pieces, status, content_type, _openai_http_library())
+    return OpenAI(api_key="sk-replay", base_url=BASE_URL, http_client=http, max_retries=0)
 
 
 def _api_error(exc: BaseException) -> bool:
@@ -142,7 +151,7 @@ def python_versions() -> dict[str, str | None]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str | None] = {}
-    for package in ("openai", "httpx-sse", "httpx"):
+    for package in ("openai", "httpx-sse", "httpx", "httpx2"):
         try:
             out[package] = version(package)
         except PackageNotFoundError:

@@ -101,7 +101,8 @@ def client_versions(clients: Sequence[str], folder: Any = None) -> dict[str, Any
     nodes: dict[str, str | None] = node_versions(folder) if any(c in NODE_CLIENTS for c in clients) else {}
     for c in clients:
         if c.startswith("openai-python"):
-            out[c] = f"openai {py['openai']} (httpx {py['httpx']})" if py["openai"] else "openai not installed"
+            http = f"httpx2 {py['httpx2']}" if py.get("httpx2") else f"httpx {py['httpx']}"
+            out[c] = f"openai {py['openai']} ({http})" if py["openai"] else "openai not installed"
         elif c == "httpx-sse":
             out[c] = f"httpx-sse {py['httpx-sse']} (httpx {py['httpx']})"
         elif c.startswith("openai-node"):
