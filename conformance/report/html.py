@@ -111,10 +111,11 @@ def client_matrix(doc: dict[str, Any]) -> str:
         cells = []
         for n in names:
             c = row.get(n, {"state": "not requested", "detail": ""})
-            text = _e(c["state"] if c["state"] == "same" else f"{c['state']}: {c['detail']}")
+            full = c["state"] if c["state"] == "same" else f"{c['state']}: {c['detail']}"
+            text = _e(full if len(full) <= 90 else full[:87] + "...")  # the whole text in the title and the finding
             if c["state"] in ("differs", "raised"):
                 text = f'<a href="#{_anchor(i, "client." + n)}">{text}</a>'
-            cells.append(f'<td class="{CLIENT_CLASS.get(c["state"], "c-na")}">{text}</td>')
+            cells.append(f'<td class="{CLIENT_CLASS.get(c["state"], "c-na")}" title="{_e(full)}">{text}</td>')
         rows.append(f'<tr><th><a href="#{_anchor(i, "exchange")}">{_e(ex["id"])}</a></th>{"".join(cells)}</tr>')
     versions = "".join(f"<li>{_e(n)}: {_e(v)}</li>" for n, v in info["versions"].items())
     return (f'<div class="sse"><h2>Client matrix</h2><p class="sse-muted">Each stream replayed through real clients '
