@@ -183,3 +183,13 @@ def test_readings_are_plain_json(replayer: Replayer) -> None:
     readings = replayer.replay(cs.chunk_after_usage())
     assert json.loads(json.dumps(readings)) == readings
     assert set(readings) == set(AVAILABLE)
+
+
+def test_a_client_warning_is_not_a_crash(replayer: Replayer) -> None:
+    """openai-python's pydantic warns on a content array; under -W error (this suite's setting)
+    that must not turn into a 'raised' reading: the warning is not what the client ends up with."""
+    from .conftest import USAGE, chunk, stream_body
+
+    body = stream_body(chunk({"role": "assistant", "content": [{"type": "text", "text": "2 + 2 = 4"}]}), chunk({}, "stop", usage=USAGE))
+    readings = replayer.replay(Exchange(body))
+    assert readings["openai-python"]["status"] == "ok", readings["openai-python"]["error"]

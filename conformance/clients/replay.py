@@ -6,6 +6,7 @@ Replayer (and so one Node process) for all its exchanges and closes it at the en
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +74,11 @@ class Replayer:
         for name in self.clients:
             if name in PYTHON_CLIENTS:
                 why = unavailable(name)
-                out[name] = skipped(why) if why else PYTHON_REPLAYS[name](parts, status, ctype)
+                with warnings.catch_warnings():
+                    # a client's own warnings (pydantic on an unexpected field type) are not
+                    # what it ends up with; under `-W error` they would pass for a crash
+                    warnings.simplefilter("ignore")
+                    out[name] = skipped(why) if why else PYTHON_REPLAYS[name](parts, status, ctype)
         node = [c for c in self.clients if c in NODE_CLIENTS]
         if node:
             out.update(self.node.replay(parts, status, ctype, _tools(exchange, _called(exchange)), node))
