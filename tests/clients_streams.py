@@ -89,6 +89,12 @@ def finish_reason_key_missing() -> Exchange:
     return Exchange(stream_body(*chunks), source="finish-reason-key-missing")
 
 
+def error_marker(marker: Any) -> Exchange:
+    """Every chunk carries `error: <marker>`, a no-error marker by the spec when it reads as false."""
+    chunks = [chunk({"role": "assistant", "content": "Hi"}, error=marker), chunk({"content": " there"}, error=marker), chunk({}, "stop", usage=USAGE, error=marker)]
+    return Exchange(stream_body(*chunks), source=f"error-marker-{marker!r}")
+
+
 # What each shape does to which client, as replayed today: (stream, client, state, words the
 # cell's detail or the finding holds). A client release that fixes one fails its test, so the
 # fix is noticed and the rule's "why" updated.
@@ -107,4 +113,17 @@ BREAKS: list[tuple[str, Any, str, str, str]] = [
     ("dataless-block", dataless_block, "httpx-sse", "raised", "JSONDecodeError"),
     ("event-only-block", event_only_block, "openai-node", "raised", "JSON"),
     ("event-only-block", event_only_block, "openai-node-stream", "raised", "JSON"),
+    ("error-marker-{}", lambda: error_marker({}), "openai-node", "differs", "mid-stream error"),
+    ("error-marker-{}", lambda: error_marker({}), "openai-node-stream", "differs", "mid-stream error"),
+    ("error-marker-null", lambda: error_marker(None), "vercel-ai", "differs", "mid-stream error"),
 ]
+
+# Conformant fixtures that a client reads differently today, and why (each one is also a shape
+# above): the conformant test expects exactly these differences, so a fix is noticed.
+KNOWN_GAPS: dict[str, dict[str, str]] = {
+    "error-null-markers.sse": {
+        "openai-node": "throws its API error on `error: {}`, a no-error marker by the spec",
+        "openai-node-stream": "throws its API error on `error: {}`, a no-error marker by the spec",
+        "vercel-ai": "takes any chunk with an error key (error: null too) for an error part",
+    },
+}

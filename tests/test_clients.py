@@ -50,9 +50,12 @@ def client_results(exchange: Exchange, replayer: Replayer) -> dict[str, Any]:
 @pytest.mark.parametrize("path", CONFORMANT, ids=[p.name for p in CONFORMANT])
 def test_every_conformant_fixture_is_read_the_same_by_every_client(path: Path, replayer: Replayer) -> None:
     results = client_results(load(path), replayer)
+    gaps = cs.KNOWN_GAPS.get(path.name, {})
     for name in AVAILABLE:
         r = results[name]
-        if r.status == NA:
+        if name in gaps:  # a known client failure on a conformant stream: still there?
+            assert r.status == WARN, (name, r.status, "fixed? update tests/clients_streams.py KNOWN_GAPS and the README")
+        elif r.status == NA:
             assert any(a in (r.reason or "") for a in ALLOWED_NA), (name, r.reason)
         else:
             assert r.status == PASS, (name, [f.message for f in r.findings])
@@ -64,7 +67,7 @@ def test_the_conformant_corpus_reaches_every_client(replayer: Replayer) -> None:
     for path in CONFORMANT:
         for name, r in client_results(load(path), replayer).items():
             same[name] += r.status == PASS
-    assert all(n >= len(CONFORMANT) - 2 for n in same.values()), same
+    assert all(n >= len(CONFORMANT) - 3 for n in same.values()), same
 
 
 @pytest.mark.parametrize(("shape", "make", "client", "state", "words"), cs.BREAKS, ids=[f"{b[0]}-{b[2]}" for b in cs.BREAKS])

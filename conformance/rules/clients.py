@@ -123,6 +123,9 @@ def known_traps(stream: Stream) -> list[str]:
     usage_at = [i for i, item in enumerate(stream.chunks) if isinstance(item.obj.get("usage"), dict)]
     if usage_at and usage_at[-1] < len(stream.chunks) - 1:
         traps.append("a chunk follows the usage chunk (compat.usage-last)")
+    if any("error" in item.obj for item in stream.chunks):
+        traps.append("chunks with an error key that reads as false, a no-error marker by the spec (section 0); "
+                     "openai-node takes {} and [] for errors, the AI SDK any error key")
     seen: dict[str, int] = {}
     for visits in stream.choices.values():
         for visit in visits:
