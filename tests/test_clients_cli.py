@@ -136,3 +136,22 @@ def test_run_clients_against_the_embedded_endpoint(tmp_path: Path) -> None:
     for e in streams:
         expected = {"same"} if HAVE_NODE else {"same", "skipped"}
         assert {c["state"] for c in e["clients"].values()} <= expected, (e["id"], e["clients"])
+
+
+@pytest.mark.parametrize(("fault", "profile", "client"), [("bom-content", "sansa", "openai-python"), ("usage-not-last", "sansa", "openai-python-stream"),
+                                                         ("error-trailing-cr", "openai", "vercel-ai")])
+def test_a_live_trap_comes_out_as_a_client_finding(fault: str, profile: str, client: str, tmp_path: Path) -> None:
+    """Over a real socket (the reference endpoint's fault), the trap reaches the client's rule."""
+    import os
+    import subprocess
+    import sys
+
+    if client in ("vercel-ai",) and not HAVE_NODE:
+        pytest.skip("node is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--fault", fault, "--profile", profile, f"--clients={client}", "--variants", "0",
+                           "--reports", str(tmp_path), "-k", "live/text and client", "-q"], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]  # a client difference is a warning
+    (text,) = [e for e in json.loads((tmp_path / "compliance.json").read_text())["exchanges"] if e["id"] == "live/text"]
+    assert text["clients"][client]["state"] == "differs", text["clients"]
+    assert "Which side: the client" in text["rules"][f"client.{client}"]["findings"][0]["message"]
