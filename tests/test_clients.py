@@ -93,11 +93,15 @@ def test_the_other_clients_read_the_five_shapes_as_the_spec_does(make: Any, repl
 
 
 def test_the_side_is_named() -> None:
+    """The spec allows a chunk after the usage chunk (a warning rule): the client is at fault; it
+    forbids dataless blocks and list entries without index: the stream is."""
     with Replayer(("openai-python-stream", "httpx-sse")) as r:
         usage = client_results(cs.chunk_after_usage(), r)["openai-python-stream"].findings[0].message
         dataless = client_results(cs.dataless_block(), r)["httpx-sse"].findings[0].message
+        details = client_results(cs.details_without_index(), r)["openai-python-stream"].findings[0].message
     assert "Which side: the client" in usage and "compat.usage-last" in usage
     assert "Which side: the stream" in dataless and "compat.no-dataless-blocks" in dataless
+    assert "Which side: the stream" in details and "compat.list-delta-index" in details
 
 
 def test_finish_reason_key_trips_none_of_the_replayed_clients(replayer: Replayer) -> None:

@@ -41,7 +41,7 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_validate_clients_takes_a_path_after_it_and_shows_the_matrix(shapes: Path) -> None:
     code, out, err = run("validate", "--clients", str(shapes))
-    assert code == 0, err  # client findings are warnings
+    assert code in (0, 1) and not err, err  # client findings are warnings; some shapes break error rules of the revised spec
     assert "Client replay (" in out and "openai-python         openai " in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith(str(shapes))}
     header = next(line for line in out.splitlines() if line.startswith("recording")).split()[1:]
@@ -93,7 +93,7 @@ def test_pyproject_clients_apply_to_validate(shapes: Path, tmp_path: Path, monke
 def test_reports_carry_the_client_matrix(shapes: Path, tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     code, out, err = run("validate", "--clients", "--reports", str(reports), str(shapes))
-    assert code == 0, out + err
+    assert code in (0, 1) and not err, out + err
     doc = json.loads((reports / "compliance.json").read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert doc["clients"]["requested"] == list(CLIENTS) and set(doc["clients"]["versions"]) == set(CLIENTS)
@@ -138,9 +138,10 @@ def test_run_clients_against_the_embedded_endpoint(tmp_path: Path) -> None:
         assert {c["state"] for c in e["clients"].values()} <= expected, (e["id"], e["clients"])
 
 
-@pytest.mark.parametrize(("fault", "profile", "client"), [("bom-content", "sansa", "openai-python"), ("usage-not-last", "sansa", "openai-python-stream"),
-                                                         ("error-trailing-cr", "openai", "vercel-ai")])
-def test_a_live_trap_comes_out_as_a_client_finding(fault: str, profile: str, client: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fault", "profile", "client", "side"), [("bom-content", "sansa", "openai-python", "stream"),
+                                                                 ("usage-not-last", "sansa", "openai-python-stream", "client"),
+                                                                 ("error-trailing-cr", "openai", "vercel-ai", "stream")])
+def test_a_live_trap_comes_out_as_a_client_finding(fault: str, profile: str, client: str, side: str, tmp_path: Path) -> None:
     """Over a real socket (the reference endpoint's fault), the trap reaches the client's rule."""
     import os
     import subprocess
@@ -154,4 +155,4 @@ def test_a_live_trap_comes_out_as_a_client_finding(fault: str, profile: str, cli
     assert proc.returncode == 0, proc.stdout[-3000:]  # a client difference is a warning
     (text,) = [e for e in json.loads((tmp_path / "compliance.json").read_text())["exchanges"] if e["id"] == "live/text"]
     assert text["clients"][client]["state"] == "differs", text["clients"]
-    assert "Which side: the client" in text["rules"][f"client.{client}"]["findings"][0]["message"]
+    assert f"Which side: the {side}" in text["rules"][f"client.{client}"]["findings"][0]["message"]

@@ -108,44 +108,49 @@ def expected(stream: Stream, client: Client) -> dict[str, Any]:
     return {"choices": choices, "usage": _counts(usage), "errors": messages}
 
 
-DATALESS = "a dataless block or an empty block after id: (compat.no-dataless-blocks, which the spec forbids)"
+STREAM_SIDE, CLIENT_SIDE = "stream", "client"
 
 
-def known_traps(stream: Stream) -> list[str]:
-    """Shapes of this stream that are legal by the spec but known to make clients lose data."""
-    traps = []
+def known_traps(stream: Stream) -> list[tuple[str, str]]:
+    """Shapes of this stream known to make clients lose data, each with the side the spec puts
+    at fault: the stream where the spec forbids the shape (an error rule, or the conditional
+    error of compat.no-bom/no-trailing-cr, which is an error exactly when a client loses an
+    event that matters), the client where the spec allows it."""
+    traps: list[tuple[str, str]] = []
     if stream.parser.bom:
-        traps.append("the body starts with a BOM (compat.no-bom)")
+        traps.append(("the body starts with a BOM (compat.no-bom)", STREAM_SIDE))
     if stream.exchange.body.endswith(b"\r"):
-        traps.append("the body ends in a lone CR (compat.no-trailing-cr)")
+        traps.append(("the body ends in a lone CR (compat.no-trailing-cr)", STREAM_SIDE))
     if any(b.fields & {"event", "id", "retry"} or b.after_id for b in stream.parser.skipped):
-        traps.append(DATALESS)
+        traps.append(("a dataless block or an empty block after id: (compat.no-dataless-blocks)", STREAM_SIDE))
     usage_at = [i for i, item in enumerate(stream.chunks) if isinstance(item.obj.get("usage"), dict)]
     if usage_at and usage_at[-1] < len(stream.chunks) - 1:
-        traps.append("a chunk follows the usage chunk (compat.usage-last)")
+        traps.append(("a chunk follows the usage chunk (compat.usage-last, a warning: OpenAI's own streams do it)", CLIENT_SIDE))
     if any("error" in item.obj for item in stream.chunks):
-        traps.append("chunks with an error key that reads as false, a no-error marker by the spec (section 0); "
-                     "openai-node takes {} and [] for errors, the AI SDK any error key")
+        traps.append(("chunks with an error key that reads as false, a no-error marker by the spec (section 0); "
+                      "openai-node takes {} and [] for errors, the AI SDK any error key", CLIENT_SIDE))
     seen: dict[str, int] = {}
     for visits in stream.choices.values():
         for visit in visits:
             if "message" in visit.choice:
-                traps.append("a chunk choice carries a message object (compat.no-choice-message)")
+                traps.append(("a chunk choice carries a message object (compat.no-choice-message)", STREAM_SIDE))
             for key in ("reasoning_details", "annotations"):
                 entries = visit.delta.get(key)
                 if isinstance(entries, list) and any(isinstance(e, dict) and as_index(e.get("index")) is None for e in entries):
                     seen[key] = seen.get(key, 0) + 1
-    traps += [f"{key} entries without index in {n} deltas (compat.list-delta-index)" for key, n in seen.items() if n > 1]
+    traps += [(f"{key} entries without index in {n} deltas (compat.list-delta-index)", STREAM_SIDE) for key, n in seen.items() if n > 1]
     return list(dict.fromkeys(traps))
 
 
 def _side(stream: Stream, client: Client) -> str:
     traps = known_traps(stream)
-    if DATALESS in traps:
-        return (f"Which side: the stream. It shows {DATALESS}: {client.name} dispatches such a block as an "
-                "event with empty data, as the standard says; fix the stream.")
-    if traps:
-        return (f"Which side: the client. The stream shows {'; '.join(traps)}: legal by the spec's framing, "
+    forbidden = [text for text, side in traps if side == STREAM_SIDE]
+    allowed = [text for text, side in traps if side == CLIENT_SIDE]
+    if forbidden:
+        return (f"Which side: the stream. It shows {'; '.join(forbidden)}: the spec rules it out because it trips "
+                f"clients such as {client.name} (see that rule's finding); fix the stream.")
+    if allowed:
+        return (f"Which side: the client. The stream shows {'; '.join(allowed)}: allowed by the spec, "
                 f"but a known trap for {client.name}, which loses data where the spec's reading does not.")
     return ("Which side: unknown. No known client trap in this stream: if no error-level rule failed, "
             f"{client.name} deviates from the spec's reading (report it to the client); otherwise fix the stream first.")
