@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .live.config import load_settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS
 from .profiles import PROFILES
 from .recordings import save
@@ -32,6 +32,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
     p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
+    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
 
 
 @contextmanager
@@ -59,7 +60,7 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
     # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
     out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
-    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
+    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout), ("--sse-max-body", args.max_body),
                         ("--variants", args.variants), ("--variants-seed", args.seed)):
         if value is not None:
             out += [flag, str(value)]
@@ -74,7 +75,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
+    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body})
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         if settings.endpoint:
             if args.fault:
@@ -125,7 +126,7 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings(
-        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
+        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
     )
     target = Path(args.out)
     failures = 0
@@ -135,7 +136,12 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
-            exchange = run_scenario(client, settings, scenario)
+            try:
+                exchange = run_scenario(client, settings, scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                out.write(f"{name}: {exc}\n")
+                failures += 1
+                continue
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
