@@ -22,7 +22,7 @@ from .errors import RecordingError, UsageError
 from .items import CLIENT, REPLAY, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.scenarios import SCENARIOS
-from .profiles import PROFILES
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings
 from .report import ComplianceCollector
 
@@ -40,9 +40,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sse-profile",
-        choices=sorted(PROFILES),
         default=None,
-        help="profile: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
+        metavar="PROFILE",
+        help=f"{PROFILE_HELP}: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
     group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
@@ -106,10 +106,20 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
     if _live_requested(config):
         try:
             s = live_settings(config)
-            return {"endpoint": s.display_url, "model": s.model, "profile": s.profile, **extra}
+            return {"endpoint": s.display_url, "model": s.model, **_profile_meta(s.profile), **extra}
         except pytest.UsageError:
             return extra
-    return {"endpoint": None, "model": None, "profile": config.getoption("--sse-profile") or "from each recording", **extra}
+    chosen = config.getoption("--sse-profile")
+    return {"endpoint": None, "model": None, **(_profile_meta(chosen) if chosen else {"profile": "from each recording"}), **extra}
+
+
+def _profile_meta(name: str) -> dict[str, Any]:
+    """The profile's name, and the dialect (file, base, demotions) behind it."""
+    try:
+        profile = get_profile(name)
+    except UsageError:
+        return {"profile": name}  # reported as a usage error where the run starts
+    return {"profile": profile.name, "dialect": profile.summary()}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -140,6 +150,10 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
     try:
         recordings = list(iter_recordings(paths))
     except RecordingError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    try:
+        get_profile(config.getoption("--sse-profile"))  # a bad dialect file stops the run once, not per item
+    except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
     root = config.rootpath
     for path in recordings:
