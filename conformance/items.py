@@ -28,7 +28,7 @@ from .redact import scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules
 
-__all__ = ["CLIENT", "REPLAY", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem", "client_readings"]
+__all__ = ["CLIENT", "REPLAY", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem", "client_readings"]
 
 # (requested client names, the process's Replayer or None): set by the plugin when client
 # replay was asked for (--sse-clients, or clients in pyproject); one Node process per process
@@ -117,7 +117,7 @@ class LiveScenario(pytest.Collector):
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)
         if reason:
-            raise ScenarioSkipped(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
+            raise ScenarioSkipped(f"scenario {self.scenario.name} skipped: {reason}")
         if self._verdict is None:
             stash = self.config.stash
             if CLIENT not in stash:
@@ -136,6 +136,27 @@ class LiveScenario(pytest.Collector):
 
 class VariantsFailure(Exception):
     """Raised by the variants item: a generated request broke a rule (shrunk to the smallest)."""
+
+
+SCENARIO_NODES = pytest.StashKey[list[LiveScenario]]()  # every collected scenario, deselected or not
+
+
+def fixed_failures(scenarios: list[LiveScenario]) -> tuple[dict[str, list[str]], list[str]]:
+    """The rules the fixed scenarios judged in this process failed (rule -> exchange ids), and
+    the scenarios not judged here. The variants item runs after the scenarios in a plain run;
+    under xdist another worker may have judged some of them, and -k may have deselected them."""
+    known: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for node in scenarios:
+        if node.scenario.name in node.settings.skip:
+            continue
+        if node._verdict is None:
+            missing.append(node.exchange_id)
+            continue
+        for r in node._verdict.results:
+            if r.status == FAIL:
+                known.setdefault(r.rule, []).append(node.exchange_id)
+    return known, missing
 
 
 class LiveVariants(pytest.Item):
@@ -159,9 +180,13 @@ class LiveVariants(pytest.Item):
         why_not = refused(stash[CLIENT])
         if why_not:
             pytest.skip(f"variants {why_not}")
-        self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
+        known, missing = fixed_failures(self.config.stash.get(SCENARIO_NODES, []))
+        self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget, known)
+        if missing:
+            outcome.notes.append(f"a failure shared with these fixed scenarios counts as new (no result in this process: deselected, "
+                                 f"or run by another xdist worker): {', '.join(missing)}")
         self.user_properties.append(("variants_sent", outcome.sent))
-        self._sse_variants = summary(outcome)
+        self._sse_variants = scrub(summary(outcome, self.settings), [self.settings.api_key])
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None
