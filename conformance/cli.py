@@ -81,27 +81,74 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> Non
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
 
 
-def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str | None, list[bool], Any, list[Skipped]]:
+def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str, ...]:
+    """--clients (else pyproject's clients), narrowed to the client rules --select/--ignore kept."""
+    from .clients import parse_clients
+    from .live.config import configured_clients
+
+    wanted = parse_clients(args.clients) if args.clients is not None else configured_clients()
+    kept = {r.id for r in rules}
+    return tuple(c for c in wanted if f"client.{c}" in kept)
+
+
+def _print_client_matrix(rows: list[tuple[str, dict[str, dict[str, Any]]]], versions: dict[str, Any], out: TextIO) -> None:
+    from .clients import PIECES_NOTE
+
+    out.write(f"\nClient replay ({PIECES_NOTE}):\n")
+    for name, version in versions.items():
+        out.write(f"  {name:<21} {version}\n")
+    names = list(versions)
+    width = max([len("recording"), *(len(p) for p, _ in rows)])
+    out.write(f"{'recording':<{width}}  " + "  ".join(f"{n:<{max(len(n), 7)}}" for n in names).rstrip() + "\n")
+    for path, row in rows:
+        cols = [row.get(n, {}).get("state", "-").replace("not requested", "-") for n in names]
+        out.write(f"{path:<{width}}  " + "  ".join(f"{c:<{max(len(n), 7)}}" for c, n in zip(cols, names)).rstrip() + "\n")
+    out.write("same: as the spec's reading; differs/raised: see the client.* warnings above; skipped: not applicable here\n")
+
+
+def _clients_or_path(args: argparse.Namespace) -> None:
+    """``--clients fixtures/``: argparse hands the path to --clients' optional LIST; a value
+    that names no client is a path, and --clients means all."""
+    from .clients.names import CLIENTS, GROUPS
+
+    value = args.clients
+    if value is not None and value != "all":
+        names = [v.strip() for v in value.split(",") if v.strip()]
+        if names and not any(n in CLIENTS or n in GROUPS for n in names):
+            args.paths.insert(0, value)
+            args.clients = "all"
+    if not args.paths:
+        raise UsageError("validate needs at least one PATH (a .sse file or a directory)")
+
+
+def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]:
     """One recording file: (usage error, each exchange's conformance, the report piece, what
-    was skipped). A cassette or HAR file holds several exchanges. The piece is what the chosen
-    format prints for the file (a list of dicts for json, the text otherwise), built here so
-    that a worker process sends back only that, never the decoded streams."""
+    was skipped, the client-matrix rows). A cassette or HAR file holds several exchanges. The
+    piece is what the chosen format prints for the file (a list of dicts for json, the text
+    otherwise), built here so that a worker process sends back only that, never the decoded
+    streams."""
     try:
         contents = read(path)
     except RecordingError as exc:  # this file is a usage error; the others are still judged
         piece = github_command("error", str(path), 1, None, "unreadable recording", str(exc)) if args.format == "github" else None
-        return f"sse-conformance: {exc}\n", [], piece, []
+        return f"sse-conformance: {exc}\n", [], piece, [], []
     oks: list[bool] = []
     entries: list[dict[str, Any]] = []
+    rows: list[tuple[str, dict[str, Any]]] = []
     text = io.StringIO()
     if args.format == "text":
         for s in contents.skipped:
             text.write(f"{s.id}: skipped: {s.reason}\n")
     for recorded in contents.exchanges:
-        verdict = judge(recorded.exchange, args.profile, rules)
+        readings = replayer.replay(recorded.exchange) if replayer is not None else None
+        verdict = judge(recorded.exchange, args.profile, rules, readings)
         oks.append(verdict.ok)
+        row = _client_row(verdict) if replayer is not None else None
+        if row is not None:
+            rows.append((recorded.id, row))
         if args.format == "json":
             entries.append({
+                **({"clients": row} if row is not None else {}),
                 "path": recorded.id,
                 "ok": verdict.ok,
                 "profile": verdict.profile,
@@ -113,7 +160,7 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tu
             _print_annotations(recorded, verdict, text)
         else:
             _print_verdict(recorded.id, recorded.exchange.body, verdict, text)
-    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped)
+    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped), rows
 
 
 # A worker's own copy of the arguments and rules, set once per process by the pool initializer.
@@ -125,18 +172,19 @@ def _init_worker(args: argparse.Namespace) -> None:
     _WORKER = (args, select_rules(args.select, args.ignore))
 
 
-def _judge_in_worker(path: Any) -> tuple[str | None, list[bool], Any, list[Skipped]]:
+def _judge_in_worker(path: Any) -> tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]:
     assert _WORKER is not None
     return _judge_one(path, *_WORKER)
 
 
-def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -> Iterator[tuple[str | None, list[bool], Any, list[Skipped]]]:
-    """Each path's result, in input order: in this process (-j 1, or a single file), or from a
-    pool of processes fed chunked lists of paths (recordings are independent of each other)."""
+def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Iterator[tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]]:
+    """Each path's result, in input order: in this process (-j 1, a single file, or client
+    replay, whose one Node process serves the whole run), or from a pool of processes fed
+    chunked lists of paths (recordings are independent of each other)."""
     jobs = min(args.jobs or os.cpu_count() or 1, len(paths))
-    if jobs <= 1:
+    if jobs <= 1 or replayer is not None:
         for path in paths:
-            yield _judge_one(path, args, rules)
+            yield _judge_one(path, args, rules, replayer)
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -149,11 +197,23 @@ def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _clients_or_path(args)
     if args.profile is not None:
         get_profile(args.profile)
     if getattr(args, "jobs", None) is not None and args.jobs < 1:
         raise UsageError(f"-j/--jobs must be at least 1, not {args.jobs}")
     rules = select_rules(args.select, args.ignore)
+    clients = _requested_clients(args, rules)
+    if clients:
+        from .clients import Replayer
+
+        with Replayer(clients) as replayer:
+            return _validate(args, rules, out, err, replayer)
+    return _validate(args, rules, out, err, None)
+
+
+def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err: TextIO, replayer: Any) -> int:
+    matrix: list[tuple[str, dict[str, Any]]] = []
     code = 0
     report: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
@@ -165,7 +225,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
-    for problem, oks, piece, skips in _judged(paths, args, rules):
+    for problem, oks, piece, skips, rows in _judged(paths, args, rules, replayer):
         skipped.extend(skips)
         if problem is not None:
             err.write(problem)
@@ -175,25 +235,34 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             continue
         judged += len(oks)
         conforming += sum(oks)
+        matrix.extend(rows)
         if not all(oks) and code == 0:
             code = 1
         if args.format == "json":
             report.extend(piece)
         else:
             out.write(piece)
+    versions = replayer.versions() if replayer is not None else {}
     if args.format == "json":
         document: dict[str, Any] = {"fixtures": report}
         if skipped:
             document["skipped"] = [{"path": s.id, "kind": s.kind, "reason": s.reason} for s in skipped]
+        if replayer is not None:
+            from .clients import PIECES_NOTE
+
+            document["clients"] = {"versions": versions, "pieces": PIECES_NOTE}
         json.dump(document, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
+        if replayer is not None and matrix and args.format == "text":
+            _print_client_matrix(matrix, versions, out)
         tail = f"; {skipped_summary(skipped)}" if skipped else ""
         out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail{tail}\n")
     if args.reports and paths:
         from .commands import write_recording_reports
 
-        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out)
+        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out,
+                                clients=replayer.clients if replayer is not None else ())
     return code
 
 
@@ -203,6 +272,13 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .summary import write_summary
 
     return write_summary(Path(args.report), out, err)
+
+
+def _client_row(verdict: Verdict) -> dict[str, dict[str, Any]]:
+    from .clients import cells
+
+    results = {r.rule: {"status": r.status, "reason": r.reason, "findings": [f.to_json() for f in r.findings]} for r in verdict.results}
+    return cells(results)
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -266,13 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     val = sub.add_parser("validate", help="judge recorded streams (.sse files, VCR.py/go-vcr cassettes, HAR files; directories recursively)")
-    val.add_argument("paths", nargs="+", metavar="PATH")
+    val.add_argument("paths", nargs="*", metavar="PATH")  # one or more; checked after --clients LIST may give one back
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
     val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
+    val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
+                     help="also replay every stream through real clients and compare (all, python, node, or names; "
+                          "see README); default: [tool.sse-conformance] clients, else none")
     val.set_defaults(func=cmd_validate)
 
     rls = sub.add_parser("rules", help="list the rule catalogue")

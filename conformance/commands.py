@@ -129,6 +129,8 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     out += DETAIL if _verbose(extra) else QUIET
     out += [f"--junitxml={paths['junit.xml']}", f"--html={paths['report.html']}", "--self-contained-html"]
     out += [f"--sse-json={paths['compliance.json']}", "-o", "junit_family=xunit2"]
+    if args.clients is not None:
+        out += ["--sse-clients", args.clients]
     return out + extra
 
 
@@ -190,7 +192,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     return int(code)
 
 
-def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO) -> int:
+def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, clients: tuple[str, ...] = ()) -> int:
     """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
     live run, through the plugin's ``--sse-fixtures`` items (pytest in-process). validate
     prints its own verdicts: pytest's output (and the plugin's summary) is kept off stdout,
@@ -208,6 +210,9 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
             argv += ["--sse-fixtures", path]
         if profile:
             argv += ["--sse-profile", profile]
+        argv += ["--sse-clients", ",".join(clients) or "none"]  # what validate replayed, not the pyproject's
+        if clients:  # validate imported the SDKs (anyio, a pytest plugin) before this pytest run: not a problem
+            argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
         argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
@@ -288,6 +293,8 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
     run.add_argument("--variants", type=int, metavar="N", help="generated request variants, every rule checked on each (default 8; 0: off)")
     run.add_argument("--seed", type=int, metavar="SEED", help="seed of the variants (default 0: reproducible)")
+    run.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
+                     help="also replay every captured stream through real clients (all, python, node, or names); default: pyproject's clients")
     run.set_defaults(func=cmd_run, passthrough=True)
 
     rec = sub.add_parser("record", help="capture every scenario into recordings (.sse + sidecar), key redacted")

@@ -29,7 +29,24 @@ from .redact import scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules
 
-__all__ = ["CLIENT", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordedExchange", "RecordingFile", "RuleItem"]
+__all__ = ["CLIENT", "REPLAY", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordedExchange", "RecordingFile", "RuleItem", "client_readings"]
+
+# (requested client names, the process's Replayer or None): set by the plugin when client
+# replay was asked for (--sse-clients, or clients in pyproject); one Node process per process
+REPLAY = pytest.StashKey[list[Any]]()
+
+
+def client_readings(config: pytest.Config, exchange: Exchange) -> dict[str, Any] | None:
+    """The replay step before judging: what each requested client ends up with, or None."""
+    state = config.stash.get(REPLAY, None)
+    if not state or not state[0]:
+        return None
+    if state[1] is None:
+        from .clients import Replayer
+
+        state[1] = Replayer(state[0])
+    readings: dict[str, Any] = state[1].replay(exchange)
+    return readings
 
 class ScenarioSkipped(Exception):
     """The endpoint does not support a scenario: its items are skipped, and reported so."""
@@ -81,7 +98,7 @@ class RecordingFile(pytest.File):
         if self._verdict is None:
             self._exchange = load(self.path)
             profile = self.config.getoption("--sse-profile")
-            self._verdict = judge(self._exchange, profile)
+            self._verdict = judge(self._exchange, profile, None, client_readings(self.config, self._exchange))
         assert self._exchange is not None
         return self._exchange, self._verdict
 
@@ -153,7 +170,7 @@ class LiveScenario(pytest.Collector):
                 self._exchange = run_scenario(stash[CLIENT], self.settings, self.scenario)
             except NotSent as exc:  # the plain request was refused, or the run's time is spent
                 raise ScenarioSkipped(f"scenario {self.scenario.name} {exc}") from None
-            self._verdict = judge(self._exchange, self.settings.profile)
+            self._verdict = judge(self._exchange, self.settings.profile, None, client_readings(self.config, self._exchange))
         assert self._exchange is not None
         return self._exchange, self._verdict
 

@@ -9,9 +9,10 @@ into a finding too, so that hostile input never ends a run.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .errors import UsageError
 from .exchange import Exchange
@@ -149,6 +150,7 @@ def judge(
     exchange: Exchange,
     profile: str | Profile | None = None,
     rules: Sequence[Rule] | None = None,
+    clients: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Judge one exchange. ``profile`` overrides the recording's own (default: sansa); a
     recording's own .toml path is read relative to the recording."""
@@ -158,5 +160,8 @@ def judge(
         prof = get_profile(profile)
     else:
         prof = get_profile(exchange.profile, _folder(exchange.source))
+    stream = decode(exchange, prof)
+    if clients:
+        stream.clients = dict(clients)
     with _collector_paused():
-        return judge_stream(decode(exchange, prof), rules)
+        return judge_stream(stream, rules)

@@ -26,8 +26,8 @@ import pytest
 
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
-from .items import CLIENT, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
-from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
+from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings
@@ -62,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
+    group.addoption("--sse-clients", default=None, metavar="LIST",
+                    help="replay every stream through real clients and compare (all, python, node, none, or names); default: clients in [tool.sse-conformance]")
     group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
@@ -75,22 +77,53 @@ def pytest_configure(config: pytest.Config) -> None:
     if _live_requested(config) and workers and getattr(config.option, "dist", "no") != "loadgroup":
         # every worker would capture every scenario itself: one scenario must be one request
         raise pytest.UsageError("live runs under pytest-xdist need --dist loadgroup (each scenario is captured once, by one worker)")
+    config.stash[REPLAY] = [_requested_clients(config), None]
     if not hasattr(config, "workerinput"):  # the xdist controller, or a plain run, writes reports
         active = bool(config.getoption("--sse-fixtures") or _live_requested(config))
         collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
         config.pluginmanager.register(collector, "sse-compliance")
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which clients the streams are replayed through, and their versions, atop the run."""
+    info = _report_meta(config).get("clients") if config.stash.get(REPLAY, None) and config.stash[REPLAY][0] else None
+    if not info:
+        return []
+    return ["sse-conformance client replay: " + "; ".join(f"{n} = {v}" for n, v in info["versions"].items())]
+
+
+def _requested_clients(config: pytest.Config) -> tuple[str, ...]:
+    """--sse-clients, else clients from the settings (pyproject): replayed only when the
+    plugin judges something (recordings or a live run)."""
+    if not (config.getoption("--sse-fixtures") or _live_requested(config)):
+        return ()
+    from .clients import parse_clients
+
+    try:
+        option = config.getoption("--sse-clients")
+        if option is not None:
+            return parse_clients(option)
+        return live_settings(config).clients if _live_requested(config) else configured_clients()
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+
+
 def _report_meta(config: pytest.Config) -> dict[str, Any]:
-    """The page's header: the endpoint without credentials, model and profile."""
+    """The page's header: the endpoint without credentials, model and profile; the clients."""
+    clients = config.stash[REPLAY][0]
+    extra: dict[str, Any] = {}
+    if clients:
+        from .clients import PIECES_NOTE, client_versions
+
+        extra["clients"] = {"requested": list(clients), "versions": client_versions(clients), "pieces": PIECES_NOTE}
     if _live_requested(config):
         try:
             s = live_settings(config)
-            return {"endpoint": s.display_url, "model": s.model, **_profile_meta(s.profile)}
+            return {"endpoint": s.display_url, "model": s.model, **_profile_meta(s.profile), **extra}
         except pytest.UsageError:
-            return {}
+            return extra
     chosen = config.getoption("--sse-profile")
-    return {"endpoint": None, "model": None, **(_profile_meta(chosen) if chosen else {"profile": "from each recording"})}
+    return {"endpoint": None, "model": None, **(_profile_meta(chosen) if chosen else {"profile": "from each recording"}), **extra}
 
 
 def _profile_meta(name: str) -> dict[str, Any]:
@@ -286,3 +319,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     client = config.stash.get(CLIENT, None)
     if client is not None:
         client.close()
+    replay = config.stash.get(REPLAY, None)
+    if replay and replay[1] is not None:
+        replay[1].close()  # the Node process

@@ -90,6 +90,9 @@ class Stream:
     after_done: list[Event]
     choices: dict[int, list[Visit]]  # choice index -> visits in stream order
     body_text_ok: bool = True
+    # client name -> what that client ended up with (conformance/clients replays; plain data);
+    # empty unless client replay was requested. Read only by the client.* rules.
+    clients: dict[str, Any] = field(default_factory=dict)
 
     @property
     def events(self) -> list[Event]:

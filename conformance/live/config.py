@@ -21,7 +21,7 @@ from ..errors import UsageError
 from ..profiles import get_profile
 from .capture import DEFAULT_MAX_BODY
 
-__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "load_settings", "parse_size"]
+__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "configured_clients", "load_settings", "parse_size"]
 
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
@@ -43,6 +43,8 @@ class Settings:
     skip: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
     max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 16 MiB)
+    # clients to replay every stream through (conformance/clients): names or "all"; none by default
+    clients: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -78,6 +80,14 @@ def _pyproject(path: Path | None) -> dict[str, Any]:
     if isinstance(profile, str) and profile.endswith(".toml"):  # a dialect file, next to the pyproject
         section["profile"] = str(path.parent / profile)
     return section
+
+
+def configured_clients(pyproject: Path | None = None) -> tuple[str, ...]:
+    """``clients = [...]`` from [tool.sse-conformance]: what ``validate`` replays through when
+    ``--clients`` is not given (the live settings are not read there)."""
+    from ..clients.names import parse_clients
+
+    return parse_clients(_pyproject(pyproject).get("clients"))
 
 
 def load_settings(
@@ -165,6 +175,10 @@ def _check(merged: dict[str, Any]) -> None:
         unknown = set(skip) - set(SCENARIOS)
         if unknown:
             raise UsageError(f"skip names unknown scenario(s) {', '.join(sorted(unknown))}; scenarios: {', '.join(SCENARIOS)}")
+    if "clients" in merged:
+        from ..clients.names import parse_clients
+
+        merged["clients"] = parse_clients(merged["clients"])
     for name in ("reasoning", "headers"):
         if name in merged and not isinstance(merged[name], dict):
             raise UsageError(f"{name} must be a table (e.g. reasoning = {{ reasoning_effort = \"low\" }})")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .. import __version__
+from ..clients.matrix import cells
 from ..rules import all_rules
 from .html import render
 
@@ -58,7 +59,8 @@ class ComplianceCollector:
             info = self.exchanges.get(exchange_id, {"id": exchange_id})
             rules = dict(sorted(entry["rules"].items(), key=lambda kv: order.get(kv[0], len(order))))
             ok = not any(r["status"] == "fail" for r in rules.values())
-            exchanges.append({**info, "ok": ok, "rules": rules})
+            extra = {"clients": cells(rules)} if self.meta.get("clients") else {}
+            exchanges.append({**info, "ok": ok, "rules": rules, **extra})
         return {
             "format": COMPLIANCE_FORMAT,
             "suite": {"name": "sse-conformance", "version": __version__},

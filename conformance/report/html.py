@@ -113,6 +113,35 @@ def matrix(doc: dict[str, Any]) -> str:
     return f'<div class="sse"><h2>Compliance matrix</h2><table><tr><th>scenario / recording</th>{head}</tr>{"".join(body)}</table></div>'
 
 
+CLIENT_CLASS = {"same": "c-pass", "differs": "c-warn", "raised": "c-fail", "skipped": "c-skipped", "not requested": "c-na"}
+
+
+def client_matrix(doc: dict[str, Any]) -> str:
+    """Exchange x client: what each real client ended up with against the spec's reading."""
+    info = doc.get("clients")
+    if not info:
+        return ""
+    names = list(info["versions"]) or list(info.get("requested") or [])
+    head = "".join(f'<th title="{_e(info["versions"].get(n, ""))}">{_e(n)}</th>' for n in names)
+    rows = []
+    for i, ex in enumerate(doc["exchanges"]):
+        row = ex.get("clients") or {}
+        cells = []
+        for n in names:
+            c = row.get(n, {"state": "not requested", "detail": ""})
+            full = c["state"] if c["state"] == "same" else f"{c['state']}: {c['detail']}"
+            text = _e(full if len(full) <= 90 else full[:87] + "...")  # the whole text in the title and the finding
+            if c["state"] in ("differs", "raised"):
+                text = f'<a href="#{_anchor(i, "client." + n)}">{text}</a>'
+            cells.append(f'<td class="{CLIENT_CLASS.get(c["state"], "c-na")}" title="{_e(full)}">{text}</td>')
+        rows.append(f'<tr><th><a href="#{_anchor(i, "exchange")}">{_e(ex["id"])}</a></th>{"".join(cells)}</tr>')
+    versions = "".join(f"<li>{_e(n)}: {_e(v)}</li>" for n, v in info["versions"].items())
+    return (f'<div class="sse"><h2>Client matrix</h2><p class="sse-muted">Each stream replayed through real clients '
+            f'(no network: their own mock-transport hooks); {_e(info.get("pieces", ""))}. "same": the client ends with the '
+            f'spec\'s reading (content, reasoning, tool calls, finish reason, usage, mid-stream error).</p><ul>{versions}</ul>'
+            f'<table><tr><th>scenario / recording</th>{head}</tr>{"".join(rows)}</table></div>')
+
+
 def _excerpt(ex: dict[str, str] | None) -> str:
     if not ex:
         return ""
@@ -196,4 +225,4 @@ def rule_list() -> str:
 
 
 def render(doc: dict[str, Any]) -> list[str]:
-    return [header(doc), matrix(doc), failures(doc), exchanges(doc), rule_list()]
+    return [header(doc), matrix(doc), client_matrix(doc), failures(doc), exchanges(doc), rule_list()]

@@ -116,7 +116,7 @@ def rule(
     return register
 
 
-_MODULES = ("request", "framing", "chunks", "usage", "error_events", "tools", "reasoning", "structured", "delivery", "compat", "capture")
+_MODULES = ("request", "framing", "chunks", "usage", "error_events", "tools", "reasoning", "structured", "delivery", "compat", "clients", "capture")
 
 
 def all_rules() -> list[Rule]:
