@@ -17,11 +17,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from .exchange import Exchange
+from .judge import judge
 from .live.config import load_settings
 from .live.runner import new_client, run_scenario
 from .live.scenarios import SCENARIOS
 from .profiles import PROFILES
 from .recordings import save
+from .redact import Scrubber
 
 REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
 
@@ -118,6 +121,19 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
     return int(code)
 
 
+def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -> tuple[Exchange, list[str]]:
+    """The recording to write, and the rules whose verdict its redaction changes (none, in
+    every case we know: the body keeps its length and structure); the sidecar notes them."""
+    written = scrubber.exchange(raw)
+    if not scrubber or written.body == raw.body:
+        return written, []
+    live, replay = judge(raw, profile).statuses(), judge(written, profile).statuses()
+    changed = sorted(rule for rule in live if replay.get(rule) != live[rule])
+    if changed:
+        written.extra["redaction"] = {"verdict_changed": {rule: {"live": live[rule], "recording": replay.get(rule)} for rule in changed}}
+    return written, changed
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings(
         {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
@@ -125,17 +141,21 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = Path(args.out)
     failures = 0
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    scrubber = Scrubber([settings.api_key])
     with new_client() as client:
         for name, scenario in SCENARIOS.items():
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
-            exchange = run_scenario(client, settings, scenario)
+            raw = run_scenario(client, settings, scenario)
+            exchange, changed = redacted_recording(raw, scrubber, settings.profile)
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
             failures += exchange.problem is not None
             out.write(f"{name}: {path} ({state})\n")
+            if changed:
+                err.write(f"sse-conformance: {name}: redacting the key changes the verdict of {', '.join(changed)}; the recording cannot replay it exactly\n")
     out.write(f"replay offline: sse-conformance validate {target}\n")
     if failures:
         err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")
@@ -162,7 +182,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import uvicorn
 
     app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key, delay=args.delay)
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {args.api_key})\n")
+    shown = args.api_key if args.api_key == "sk-reference" else "as given by --api-key"  # a chosen key is not echoed
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {shown})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

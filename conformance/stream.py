@@ -167,7 +167,7 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
         except orjson.JSONDecodeError as exc:
             try:  # orjson refuses some valid JSON (an escaped lone surrogate, 1e400); json does not
                 obj = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # nested deeper than json goes: a bad payload
                 items.append(Item(ev, BAD, None, f"not JSON ({exc})"))
                 continue
         if type(obj) is not dict:
