@@ -115,7 +115,8 @@ def _own_words() -> frozenset[str]:
     for path in package.rglob("*.py"):
         if "reference" in path.relative_to(package).parts:
             continue
-        words.update(w.strip(".-/") for w in _WORD.findall(path.read_text(encoding="utf-8")))
+        source = re.sub(r"\\[nrtbfu]", " ", path.read_text(encoding="utf-8"))  # "\nExpected" holds the word Expected
+        words.update(w.strip(".-/") for w in _WORD.findall(source))
     return frozenset(w for w in words if len(w) > 1)
 
 
@@ -253,10 +254,17 @@ class _Plan:
             pos += len(piece)
         if inner_json and text.lstrip()[:1] in ("{", "["):
             self._protect_inner(text, keep)
+        starred = set()
         for a, b in hits:
             for i in range(a, b):
                 if not keep[i]:
                     self.stars.append(spans[i])
+                    starred.add(i)
+        pos = 0
+        for piece, _, _ in parts:  # remembered, for messages that quote this very piece
+            if any(i in starred for i in range(pos, pos + len(piece))):
+                self.s.learned[piece] = "".join(STAR if pos + i in starred else c for i, c in enumerate(piece))
+            pos += len(piece)
 
     def _protect_inner(self, text: str, keep: bytearray) -> None:
         """JSON carried in free text (tool arguments, structured content): its structure,
@@ -290,6 +298,9 @@ class Scrubber:
             forms.update("".join(f.format(ord(c)) for c in key) for f in ("\\u{:04x}", "\\u{:04X}"))
         forms = sorted(forms, key=len, reverse=True)
         self._loose = re.compile("(?=(" + "|".join(map(re.escape, forms)) + "))") if forms else None
+        # pieces of text starred in a body this scrubber redacted (a key split over events):
+        # a message that quotes one of them quotes it starred
+        self.learned: dict[str, str] = {}
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -318,6 +329,8 @@ class Scrubber:
         not quoted (``chunk.schema`` stays whole with the key ``k``; ``'k'`` does not)."""
         if not value or not self.keys:
             return value
+        if self.learned:
+            value = _QUOTED.sub(lambda m: self._learned(m.group()), value)
         hits = self.hits(value, loose=True)
         if not hits:
             return value
@@ -340,10 +353,20 @@ class Scrubber:
                     out[i] = STAR
         return "".join(out)
 
+    def _learned(self, quoted: str) -> str:
+        for raw in sorted(self.learned, key=len, reverse=True):
+            for form in {raw, repr(raw)[1:-1], json.dumps(raw, ensure_ascii=False)[1:-1]}:
+                if form and form in quoted:
+                    new = self.learned[raw]
+                    quoted = quoted.replace(form, new if form == raw else repr(new)[1:-1] if form == repr(raw)[1:-1] else json.dumps(new, ensure_ascii=False)[1:-1])
+        return quoted
+
     def headers(self, headers: dict[str, str] | None) -> dict[str, str] | None:
         if headers is None:
             return None
-        return {k: MASK if k.lower() in SECRET_HEADERS else self.text(v) for k, v in headers.items()}
+        # the media type is judged (sse.content-type): our words in it stay, like any message
+        return {k: MASK if k.lower() in SECRET_HEADERS else (self.mixed(v) or v) if k.lower() == "content-type" else self.text(v)
+                for k, v in headers.items()}
 
     def request(self, value: Any) -> Any:
         """JSON-like data (the request we sent): the token rule of the body, so that a tool
