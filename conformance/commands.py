@@ -39,12 +39,18 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
-    """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV."""
+    """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV.
+
+    The key is random per run: the reports star every 4 characters of a key wherever the
+    endpoint's text holds them, and the fixed ``sk-reference`` shares "ence" with English."""
+    import secrets
+
     from .reference import create_app, serve_in_thread
 
-    app = create_app(profile=profile or "sansa", fault=fault)
+    key = "sk-" + secrets.token_hex(16)
+    app = create_app(profile=profile or "sansa", fault=fault, api_key=key)
     previous = os.environ.get(REFERENCE_KEY_ENV)
-    os.environ[REFERENCE_KEY_ENV] = "sk-reference"
+    os.environ[REFERENCE_KEY_ENV] = key
     try:
         with serve_in_thread(app) as url:
             yield url
