@@ -49,7 +49,8 @@ def scrub_result(payload: dict[str, Any], sc: Scrubber) -> dict[str, Any]:
     ids, titles, statuses, the payload's keys) are never touched."""
     if not sc:
         return payload
-    findings = [{**f, "message": sc.mixed(f.get("message")), "path": sc.mixed(f.get("path"))} for f in payload.get("findings", [])]
+    findings = [{**f, "message": sc.mixed(f.get("message")), "path": sc.mixed(f.get("path")), "severity_reason": sc.mixed(f.get("severity_reason"))}
+                for f in payload.get("findings", [])]
     return {**payload, "reason": sc.mixed(payload.get("reason")), "findings": findings}
 
 class ScenarioSkipped(Exception):
