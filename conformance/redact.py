@@ -121,6 +121,8 @@ def _own_words() -> frozenset[str]:
 
 
 def _json_string(raw: str) -> str:
+    if "\\" not in raw:
+        return raw[1:-1]
     try:
         value = json.loads(raw)
     except ValueError:
@@ -248,7 +250,7 @@ class _Plan:
         keep = bytearray(len(text))
         pos = 0
         for piece, piece_spans, protected in parts:
-            spans.extend(piece_spans)
+            spans.extend(piece_spans() if callable(piece_spans) else piece_spans)
             if protected:
                 keep[pos : pos + len(piece)] = b"\x01" * len(piece)
             pos += len(piece)
@@ -301,6 +303,7 @@ class Scrubber:
         # pieces of text starred in a body this scrubber redacted (a key split over events):
         # a message that quotes one of them quotes it starred
         self.learned: dict[str, str] = {}
+        self._prefilter = re.compile(b"|".join([re.escape(p.encode()) for p in grams] + [rb"\\"])) if grams else None
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -441,14 +444,30 @@ class Scrubber:
                     return raw_at + (p - joined_at)
             return p
 
+        def located(raw: bytes, start: int) -> list[tuple[int, int]]:
+            if len(segments) == 1:
+                return _decode_chars(raw, where(start))[1]
+            # a multi-line data value: map each span through its line
+            return [(where(a), where(b - 1) + 1) for a, b in _decode_chars(raw, start)[1]]
+
+        # an event with no piece of the key and no escape can only hold one split over events
+        whole = self._prefilter is not None and self._prefilter.search(data) is not None
         for path, kind, start, end in _json_tokens(data, _BYTE_TOKENS):
             if kind == "lit":
                 continue
-            if len(segments) == 1:
-                text, spans = _decode_chars(data[start:end], where(start))
-            else:  # a multi-line data value: map each span through its line
-                text, spans = _decode_chars(data[start:end], start)
-                spans = [(where(a), where(b - 1) + 1) for a, b in spans]
+            name = None if kind == "key" else _field(path)
+            if not whole and name not in ASSEMBLED:
+                continue
+            raw = data[start:end]
+            spans: Any
+            if raw.isascii() and b"\\" not in raw:  # the common case: spans only if a hit needs them
+                text = raw[1:-1].decode("ascii")
+                spans = lambda raw=raw, start=start: located(raw, start)  # noqa: E731
+            else:
+                text, spans = _decode_chars(raw, start)
+                spans = located(raw, start)
+            if name not in ASSEMBLED and not self.hits(text):
+                continue  # a token on its own, with nothing of the key in it
             if kind == "key":
                 plan.token(("key", event, start), text, spans, text in words)
                 continue
