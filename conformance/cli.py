@@ -98,7 +98,11 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
             continue
-        verdict = judge(exchange, args.profile, rules)
+        except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
+            err.write(f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n")
+            code = 2
+            continue
+        verdict = judge(exchange, args.profile, rules)  # never raises: what it cannot judge is a finding
         judged += 1
         conforming += verdict.ok
         if not verdict.ok and code == 0:

@@ -128,9 +128,17 @@ class RecordingFile(Judged, pytest.File):
     def collect(self) -> list[pytest.Item]:
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules()]
 
+    _error: RecordingError | None = None
+
     def judged(self) -> tuple[Exchange, Verdict]:
+        if self._error is not None:  # read once: an unreadable recording stays unreadable
+            raise self._error
         if self._verdict is None:
-            self._exchange = load(self.path)
+            try:
+                self._exchange = load(self.path)
+            except RecordingError as exc:
+                self._error = exc
+                raise
             profile = self.config.getoption("--sse-profile")
             self._verdict = self._judge(self._exchange, profile)
         assert self._exchange is not None
