@@ -20,9 +20,9 @@ from typing import TextIO
 from .exchange import Exchange
 from .judge import judge
 from .live.config import load_settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS
-from .profiles import PROFILES
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import save
 from .redact import Scrubber
 
@@ -33,8 +33,15 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="base URL of the endpoint (…/v1); default: the embedded reference endpoint")
     p.add_argument("--model", help="model name sent in every request")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
-    p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
+    p.add_argument("--profile", metavar="PROFILE", help=f"profile to judge by: {PROFILE_HELP} (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
+    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
+
+
+def reference_profile(profile: str | None) -> str:
+    """The built-in profile the reference endpoint speaks for a dialect: the nearest of
+    sansa and openai among its bases (the endpoint knows no dialect files)."""
+    return next(name for name in get_profile(profile).lineage if name in ("openai", "sansa"))
 
 
 @contextmanager
@@ -48,7 +55,7 @@ def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
     from .reference import create_app, serve_in_thread
 
     key = "sk-" + secrets.token_hex(16)
-    app = create_app(profile=profile or "sansa", fault=fault, api_key=key)
+    app = create_app(profile=reference_profile(profile), fault=fault, api_key=key)
     previous = os.environ.get(REFERENCE_KEY_ENV)
     os.environ[REFERENCE_KEY_ENV] = key
     try:
@@ -68,7 +75,7 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
     # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
     out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
-    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
+    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout), ("--sse-max-body", args.max_body),
                         ("--variants", args.variants), ("--variants-seed", args.seed)):
         if value is not None:
             out += [flag, str(value)]
@@ -81,7 +88,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
+    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body})
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         if settings.endpoint:
             if args.fault:
@@ -142,7 +149,7 @@ def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings(
-        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
+        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
     )
     target = Path(args.out)
     failures = 0
@@ -153,7 +160,12 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
-            raw = run_scenario(client, settings, scenario)
+            try:
+                raw = run_scenario(client, settings, scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                out.write(f"{name}: {exc}\n")
+                failures += 1
+                continue
             exchange, changed = redacted_recording(raw, scrubber, settings.profile)
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
@@ -187,9 +199,11 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     import uvicorn
 
-    app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key, delay=args.delay)
-    shown = args.api_key if args.api_key == "sk-reference" else "as given by --api-key"  # a chosen key is not echoed
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {shown})\n")
+    speaks = reference_profile(args.profile)
+    shown = speaks if speaks == get_profile(args.profile).name else f"{speaks}, the base of {get_profile(args.profile).name}"
+    app = create_app(profile=speaks, fault=args.fault, api_key=args.api_key, delay=args.delay)
+    key = args.api_key if args.api_key == "sk-reference" else "as given by --api-key"  # a chosen key is not echoed
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {args.fault or 'none'}, key {key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -212,7 +226,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     srv = sub.add_parser("serve", help="run the reference endpoint")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--profile", choices=sorted(PROFILES))
+    srv.add_argument("--profile", metavar="PROFILE", help=f"{PROFILE_HELP}; a dialect is served as its built-in base (sansa or openai)")
     srv.add_argument("--fault", help="break one rule on every request (see --list-faults)")
     srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
     srv.add_argument("--delay", type=float, default=0.002, help="seconds between events (default 0.002; 0 for benchmarks)")

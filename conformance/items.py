@@ -24,11 +24,11 @@ from .exchange import Exchange
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
 from .judge import judge, undecodable
 from .live.config import Settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, refused, run_scenario
 from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
-from .recordings import load
 from .profiles import get_profile
+from .recordings import load
 from .redact import Scrubber
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules, get_rule
@@ -170,7 +170,8 @@ class LiveScenario(Judged, pytest.Collector):
         return [self.settings.api_key]
 
     def collect(self) -> list[pytest.Item]:
-        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if self.settings.profile in r.profiles]
+        profile = get_profile(self.settings.profile)
+        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if profile.covers(r.profiles)]
 
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)
@@ -182,6 +183,8 @@ class LiveScenario(Judged, pytest.Collector):
                 stash[CLIENT] = new_client()
             try:
                 self._exchange = run_scenario(stash[CLIENT], self.settings, self.scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                raise ScenarioSkipped(f"scenario {self.scenario.name} {exc}") from None
             except Exception as exc:  # kept as a finding: the scenario is not captured again
                 self._exchange = Exchange(b"", scenario=self.scenario.tag, profile=self.settings.profile, source=self.exchange_id,
                                           problem=f"The suite could not capture this scenario ({type(exc).__name__}: {exc}).")
@@ -223,6 +226,9 @@ class LiveVariants(pytest.Item):
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
+        why_not = refused(stash[CLIENT])
+        if why_not:
+            pytest.skip(f"variants {why_not}")
         sc = Scrubber([self.settings.api_key])
         try:
             self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)

@@ -8,7 +8,10 @@ into a finding too, so that hostile input never ends a run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from .errors import UsageError
 from .exchange import Exchange
@@ -18,7 +21,7 @@ from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
 from .timing import arrivals, summarize
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules", "undecodable"]
+__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules", "undecodable"]
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -98,17 +101,48 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
+def run_under_profile(rule: Rule, stream: Stream) -> RuleResult:
+    """The dialect's step, after the rule's own: a rule it switches off is not run (n/a with
+    its reason); a rule it demotes fails as a warning; findings on known quirks name them."""
+    off = stream.profile.switched_off(rule.id)
+    if off is not None:
+        return RuleResult(rule.id, rule.severity, NA, reason=off)
+    return stream.profile.adjust(run_rule(rule, stream), stream.events)
+
+
 def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
     rules = all_rules() if rules is None else rules
     name = stream.profile.name
-    results = [run_rule(r, stream) for r in rules if name in r.profiles]
+    results = [run_under_profile(r, stream) for r in rules if stream.profile.covers(r.profiles)]
     try:
         message = stream.message
         timing = summarize(stream)
         times = arrivals(stream) if timing is not None else []
     except Exception:  # best effort, for reports; the rules have judged already
         message, timing, times = {}, None, []
-    return Verdict(stream.exchange.source, name, results, message, timing, times)
+    return Verdict(stream.exchange.source, name, results, message, timing, times, stream.profile.summary())
+
+
+def _folder(source: str | None) -> str | None:
+    if not source:
+        return None
+    parent = Path(source).parent
+    return str(parent) if parent.is_dir() else None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Judging a large body builds hundreds of thousands of small objects (events, items,
+    visits) that form no cycles; CPython's cyclic collector would walk all of them again and
+    again while they are built: two thirds of the time of judging a 16 MiB body of tiny chunks
+    (benchmarks/hostile_bounds.py). It runs again once the verdict is out."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def judge(
@@ -116,15 +150,22 @@ def judge(
     profile: str | Profile | None = None,
     rules: Sequence[Rule] | None = None,
 ) -> Verdict:
-    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa).
+    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa); a
+    recording's own .toml path is read relative to the recording.
 
     Never raises on what the endpoint sent: if decoding itself fails (a payload nested deeper
     than any decoder goes, a bug of ours), the verdict says so as a ``capture.complete``
     failure, and every other rule is not applicable for that reason.
     """
-    prof = profile if isinstance(profile, Profile) else get_profile(profile or exchange.profile)
+    if isinstance(profile, Profile):
+        prof = profile
+    elif profile:
+        prof = get_profile(profile)
+    else:
+        prof = get_profile(exchange.profile, _folder(exchange.source))
     try:
-        return judge_stream(decode(exchange, prof), rules)
+        with _collector_paused():
+            return judge_stream(decode(exchange, prof), rules)
     except Exception as exc:
         return undecodable(exchange, prof, rules, exc)
 
@@ -135,7 +176,7 @@ def undecodable(exchange: Exchange, profile: Profile, rules: Sequence[Rule] | No
     reason = "the exchange could not be decoded (see capture.complete)"
     results = []
     for rule in all_rules() if rules is None else rules:
-        if profile.name not in rule.profiles:
+        if not profile.covers(rule.profiles):
             continue
         if rule.id == "capture.complete":
             results.append(RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1))

@@ -22,7 +22,7 @@ from .errors import RecordingError, UsageError
 from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.scenarios import SCENARIOS
-from .profiles import PROFILES
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings
 from .report import ComplianceCollector
 
@@ -40,15 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sse-profile",
-        choices=sorted(PROFILES),
         default=None,
-        help="profile: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
+        metavar="PROFILE",
+        help=f"{PROFILE_HELP}: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
     group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
     group.addoption("--model", default=None, help="model name sent in every live request")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
+    group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 16MiB)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
@@ -72,10 +73,20 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
     if _live_requested(config):
         try:
             s = live_settings(config)
-            return {"endpoint": s.display_url, "model": s.model, "profile": s.profile}
+            return {"endpoint": s.display_url, "model": s.model, **_profile_meta(s.profile)}
         except pytest.UsageError:
             return {}
-    return {"endpoint": None, "model": None, "profile": config.getoption("--sse-profile") or "from each recording"}
+    chosen = config.getoption("--sse-profile")
+    return {"endpoint": None, "model": None, **(_profile_meta(chosen) if chosen else {"profile": "from each recording"})}
+
+
+def _profile_meta(name: str) -> dict[str, Any]:
+    """The profile's name, and the dialect (file, base, demotions) behind it."""
+    try:
+        profile = get_profile(name)
+    except UsageError:
+        return {"profile": name}  # reported as a usage error where the run starts
+    return {"profile": profile.name, "dialect": profile.summary()}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -107,6 +118,10 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         recordings = list(iter_recordings(paths))
     except RecordingError as exc:
         raise pytest.UsageError(str(exc)) from exc
+    try:
+        get_profile(config.getoption("--sse-profile"))  # a bad dialect file stops the run once, not per item
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
     root = config.rootpath
     for path in recordings:
         full = path.resolve()
@@ -124,6 +139,7 @@ def live_settings(config: pytest.Config) -> Settings:
         "api_key_env": config.getoption("--api-key-env"),
         "profile": config.getoption("--sse-profile"),
         "timeout": config.getoption("--sse-timeout"),
+        "max_body": config.getoption("--sse-max-body"),
     }
     try:
         return load_settings(options)

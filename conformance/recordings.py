@@ -74,11 +74,16 @@ def _timing(meta: dict[str, Any], side: Path) -> Timing | None:
 
 def _check_types(meta: dict[str, Any], side: Path) -> None:
     """A sidecar is user input: a wrong type is a usage error for that file, not a traceback."""
-    from .profiles import PROFILES
+    from .profiles import get_profile
 
     profile = meta.get("profile")
-    if profile is not None and (not isinstance(profile, str) or profile not in PROFILES):
-        raise RecordingError(f"{side}: 'profile' must be one of {', '.join(sorted(PROFILES))}, not {json.dumps(profile)[:60]}")
+    if profile is not None:
+        if not isinstance(profile, str):
+            raise RecordingError(f"{side}: 'profile' must be a profile name or a dialect's .toml path, not {json.dumps(profile)[:60]}")
+        try:
+            get_profile(profile, side.parent)
+        except Exception as exc:  # unknown name, unreadable or invalid dialect file
+            raise RecordingError(f"{side}: 'profile': {exc}") from None
     for name in ("scenario", "source"):
         if meta.get(name) is not None and not isinstance(meta[name], str):
             raise RecordingError(f"{side}: {name!r} must be a string")

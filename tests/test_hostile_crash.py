@@ -16,7 +16,7 @@ import pytest
 from conformance import Exchange, judge
 from conformance.report.collector import ComplianceCollector
 
-from .hostile import STREAM, always_500, chunk, live_run, run_cli, serving, sse
+from .hostile_keys import STREAM, always_500, chunk, live_run, run_cli, serving, sse
 
 DEEP = 100_000  # levels; json and jsonschema give up near 1,000, orjson at 1,024
 
@@ -144,7 +144,7 @@ def test_a_bad_sidecar_is_a_usage_error_for_that_file_only(tmp_path: Path) -> No
     proc = run_cli("validate", str(tmp_path), key=None, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.count("sse-conformance: ") == 6
-    assert "'profile' must be one of" in proc.stderr and "z-good.sse: ok" in proc.stdout
+    assert "'profile' must be a profile name" in proc.stderr and "z-good.sse: ok" in proc.stdout
     # the same sidecar under pytest: the recording's items fail with the message, no traceback
     plugin = run_cli("validate", str(tmp_path / "a-profile.sse"), "--reports", str(tmp_path / "r"), key=None, cwd=tmp_path)
     assert plugin.returncode == 2 and "Traceback" not in plugin.stderr + plugin.stdout

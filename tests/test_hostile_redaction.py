@@ -2,7 +2,7 @@
 or however short it is, no piece of it reaches a written file or the console, our own words
 stay whole, and a recording is judged like the live capture.
 
-"Piece" is defined in tests/hostile.py: any 4-character substring of a key of 8 or more
+"Piece" is defined in tests/hostile_keys.py: any 4-character substring of a key of 8 or more
 characters; for a shorter key, the key inside the endpoint's echo markers.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from conformance.reference import create_app, serve_in_thread
 from conformance.rules import all_rules
 
-from .hostile import MARK, STREAM, always_500, chunk, leaks, live_run, run_cli, serving, sse, written
+from .hostile_keys import MARK, STREAM, always_500, chunk, leaks, live_run, run_cli, serving, sse, written
 
 LONG = "sk-Qz7vW2pL9hT4mN8rB"  # no 4 characters of it occur in the suite's own text
 RULES = {r.id for r in all_rules()}

@@ -53,6 +53,22 @@ def _cls(status: str) -> str:
     return {"n/a": "c-na"}.get(status, f"c-{status}")
 
 
+def _profile(name: str | None, dialect: dict[str, Any] | None) -> str:
+    """The profile's name, and for a dialect its file and base."""
+    if not dialect or not dialect.get("file"):
+        return name or "-"
+    return f"{dialect['name']} ({dialect['file']}, extends {dialect['extends']})"
+
+
+def _overrides(dialect: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """What the dialect does to the rules, each with its reason."""
+    if not dialect:
+        return []
+    rows = [(f"Demoted to warning: {d['rule']}", f"by profile {d['by']}: {d['reason']}") for d in dialect.get("demoted", [])]
+    rows += [(f"Switched off: {d['rule']}", f"by profile {d['by']}: {d['reason']}") for d in dialect.get("switched_off", [])]
+    return rows
+
+
 def header(doc: dict[str, Any]) -> str:
     c = doc["counts"]
     ok = doc["ok"]
@@ -63,7 +79,8 @@ def header(doc: dict[str, Any]) -> str:
         if c["fail"]
         else '<span class="verdict-bad">Not shown to conform: nothing was judged, or a test of the suite itself failed</span>'
     )
-    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", doc.get("profile") or "-"),
+    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", _profile(doc.get("profile"), doc.get("dialect"))),
+            *_overrides(doc.get("dialect")),
             ("Suite", f"sse-conformance {doc['suite']['version']}"), ("Date", doc["generated"]),
             ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
     v = doc.get("variants")
@@ -145,6 +162,12 @@ def _message(messages: list[dict[str, Any]]) -> str:
     return f"<table>{''.join(rows)}</table>" if rows else '<p class="sse-muted">No choices.</p>'
 
 
+def _more_choices(ex: dict[str, Any]) -> str:
+    """The cut of a many-choice answer, said where the choices end."""
+    hidden = (ex.get("message_total") or 0) - len(ex.get("message") or [])
+    return f'<p class="sse-muted">{hidden:,} more choices not shown (compliance.json has the first {len(ex.get("message") or [])} too).</p>' if hidden > 0 else ""
+
+
 def exchanges(doc: dict[str, Any]) -> str:
     out = ['<div class="sse"><h2>Scenarios and recordings</h2>']
     for i, ex in enumerate(doc["exchanges"]):
@@ -154,11 +177,13 @@ def exchanges(doc: dict[str, Any]) -> str:
                    f'{"conforms" if ex["ok"] else "does not conform"} (status {_e(ex.get("status"))}, {_e(ex.get("bytes", 0))} bytes)</summary>')
         if ex.get("problem"):
             out.append(f"<p><b>Transport:</b> {_e(ex['problem'])}</p>")
+        if ex.get("profile"):
+            out.append(f"<p><b>Profile:</b> {_e(_profile(ex['profile'], ex.get('dialect')))}</p>")
         out.append(timeline_svg(ex.get("arrivals") or [], t or None))
         if figures:
             out.append(f'<p class="sse-muted">{_e(figures)}</p>')
         out.append(f"<b>Request</b><pre>{_e(visible_json(ex.get('request')))}</pre>")
-        out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}</details>")
+        out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}{_more_choices(ex)}</details>")
     out.append("</div>")
     return "".join(out)
 
