@@ -78,6 +78,10 @@ class Judged:
     def secrets(self) -> list[str | None]:
         return []
 
+    def profile_spec(self) -> str | None:
+        """The profile as given (a name or a dialect's .toml path), to decode the written copy."""
+        return None
+
     def scrubber(self) -> Scrubber:
         if self._scrubber is None:
             self._scrubber = Scrubber(self.secrets())
@@ -102,7 +106,7 @@ class Judged:
         if not sc:
             return verdict
         if self._written_message is None:
-            self._written_message = _message_of(self.written(), verdict)
+            self._written_message = _message_of(self.written(), self.profile_spec() or verdict.profile)
         return dataclasses.replace(verdict, message=self._written_message)
 
     def _judge(self, exchange: Exchange, profile: Any) -> Verdict:
@@ -169,6 +173,9 @@ class LiveScenario(Judged, pytest.Collector):
     def secrets(self) -> list[str | None]:
         return [self.settings.api_key]
 
+    def profile_spec(self) -> str | None:
+        return self.settings.profile
+
     def collect(self) -> list[pytest.Item]:
         profile = get_profile(self.settings.profile)
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if profile.covers(r.profiles)]
@@ -196,9 +203,10 @@ class LiveScenario(Judged, pytest.Collector):
         return f"live/{self.scenario.name}", None, f"live/{self.scenario.name}"
 
 
-def _message_of(written: Exchange, verdict: Verdict) -> dict[int, Any]:
+def _message_of(written: Exchange, profile: str | None) -> dict[int, Any]:
+    """What a client ends up with, assembled from the redacted copy (for the reports)."""
     try:
-        return decode(written, get_profile(verdict.profile)).message
+        return decode(written, get_profile(profile)).message
     except Exception:
         return {}
 
@@ -245,7 +253,7 @@ class LiveVariants(pytest.Item):
             return
         assert outcome.exchange is not None and outcome.verdict is not None
         written = sc.exchange(outcome.exchange)
-        view = dataclasses.replace(outcome.verdict, message=_message_of(written, outcome.verdict)) if sc else outcome.verdict
+        view = dataclasses.replace(outcome.verdict, message=_message_of(written, self.settings.profile)) if sc else outcome.verdict
         self._sse_payload = [scrub_result(result_payload("live/variants", written, r), sc) for r in outcome.verdict.results]
         payload = exchange_payload("live/variants", "live", written, view, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"})
         self._sse_exchange = {**payload, "problem": sc.mixed(payload.get("problem"))}
