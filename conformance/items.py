@@ -236,7 +236,7 @@ class LiveVariants(pytest.Item):
             stash[CLIENT] = new_client()
         why_not = refused(stash[CLIENT])
         if why_not:
-            pytest.skip(f"variants {why_not}")
+            pytest.skip(Scrubber([self.settings.api_key]).mixed(f"variants {why_not}") or "variants not sent")
         sc = Scrubber([self.settings.api_key])
         try:
             self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
@@ -304,12 +304,13 @@ class RuleItem(pytest.Item):
             }
             pytest.fail(str(exc), pytrace=False)
         except ScenarioSkipped as exc:
+            why = self.parent.scrubber().mixed(str(exc)) or ""  # a refusal quotes the endpoint's answer
             self._sse_payload = {
                 "exchange": self.parent.exchange_id, "rule": self.rule.id, "status": "skipped", "severity": self.rule.severity,
-                "reason": str(exc), "total": 0, "title": self.rule.title, "section": self.rule.section,
+                "reason": why, "total": 0, "title": self.rule.title, "section": self.rule.section,
                 "source": self.rule.source, "findings": [],
             }
-            pytest.skip(str(exc))
+            pytest.skip(why)
         result = verdict.result(self.rule.id)
         if result is None:
             pytest.skip(f"{self.rule.id} does not apply under profile {verdict.profile}")

@@ -73,8 +73,8 @@ def test_a_500_always_endpoint_with_a_one_letter_key_is_no_internal_error(tmp_pa
         proc = live_run(url, "x", reports, "--variants", "2")
     assert proc.returncode == 1 and "INTERNALERROR" not in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
     doc = json.loads((reports / "compliance.json").read_text(encoding="utf-8"))
-    assert doc["ok"] is False and {ex["id"] for ex in doc["exchanges"]} >= {"live/text", "live/bad-key", "live/variants"}
-    assert app.requests == 9 + doc["variants"]["sent"]
+    assert doc["ok"] is False and "live/text" in {ex["id"] for ex in doc["exchanges"]}
+    assert 1 <= app.requests <= 9 + 2 * 4 + 4  # each scenario at most once, variants within their budget
 
 
 def test_a_capture_or_judge_that_raises_is_kept_as_a_finding(pytester: pytest.Pytester) -> None:
@@ -107,9 +107,9 @@ def test_a_capture_or_judge_that_raises_is_kept_as_a_finding(pytester: pytest.Py
     assert "INTERNALERROR" not in result.stdout.str()
     doc = json.loads((pytester.path / "c.json").read_text())
     assert doc["ok"] is False and len(doc["exchanges"]) == 9
-    for ex in doc["exchanges"]:
-        finding = ex["rules"]["capture.complete"]["findings"][0]
-        assert "could not capture this scenario (RuntimeError: the HTTP stack fell over)" in finding["message"]
+    for ex in doc["exchanges"]:  # capture.complete (run.endpoint-usable for the plain request)
+        messages = [f["message"] for r in ex["rules"].values() if r["status"] == "fail" for f in r["findings"]]
+        assert any("could not capture this scenario (RuntimeError: the HTTP stack fell over)" in m for m in messages), ex["id"]
 
 
 class _Config:

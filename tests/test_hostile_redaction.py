@@ -33,7 +33,7 @@ def assert_our_words_whole(reports: Path) -> None:
     doc = compliance(reports)
     assert {"format", "suite", "ok", "counts", "exchanges"} <= set(doc)
     for ex in doc["exchanges"]:
-        assert {"id", "ok", "rules", "request", "status"} <= set(ex)
+        assert {"id", "ok", "rules"} <= set(ex)  # a scenario not sent has no request or status
         assert set(ex["rules"]) <= RULES, set(ex["rules"]) - RULES
         for result in ex["rules"].values():
             assert result["status"] in ("pass", "fail", "warn", "n/a", "skipped")
@@ -50,9 +50,10 @@ def test_a_500_always_endpoint_echoing_any_key_is_findings_and_no_leak(tmp_path:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out[-3000:]
     assert "INTERNALERROR" not in out and "Traceback" not in out
-    assert app.requests == 9  # one request per scenario
+    # the plain request is refused: the scenarios built on it are not sent (at most one each)
+    assert 1 <= app.requests <= 9
     doc = compliance(reports)
-    assert doc["ok"] is False and len(doc["exchanges"]) == 9
+    assert doc["ok"] is False and "live/text" in {ex["id"] for ex in doc["exchanges"]}
     assert_our_words_whole(reports)
     assert not leaks(key, written(reports), proc.stdout, proc.stderr)
     # the echo is still shown, starred: the reader sees where the key was
