@@ -7,10 +7,12 @@ that could not be read (the other files are still judged).
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 from . import __version__
@@ -77,9 +79,68 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> Non
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
 
 
+def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str | None, bool, Any]:
+    """One recording: (usage error, conforms, the report piece). The piece is what the
+    chosen format prints for it, built here so that a worker process sends back only that
+    (a dict for json, the text otherwise), never the decoded stream."""
+    try:
+        exchange = load(path)
+    except RecordingError as exc:
+        return f"sse-conformance: {exc}\n", False, None
+    except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
+        return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", False, None
+    verdict = judge(exchange, args.profile, rules)  # never raises: what it cannot judge is a finding
+    if args.format == "json":
+        return None, verdict.ok, {
+            "path": str(path),
+            "ok": verdict.ok,
+            "profile": verdict.profile,
+            "dialect": verdict.dialect,
+            "findings": [f.to_json() for f in verdict.findings],
+            "rules": verdict.statuses(),
+        }
+    text = io.StringIO()
+    _print_verdict(str(path), exchange.body, verdict, text)
+    return None, verdict.ok, text.getvalue()
+
+
+# A worker's own copy of the arguments and rules, set once per process by the pool initializer.
+_WORKER: tuple[argparse.Namespace, list[Rule]] | None = None
+
+
+def _init_worker(args: argparse.Namespace) -> None:
+    global _WORKER
+    _WORKER = (args, select_rules(args.select, args.ignore))
+
+
+def _judge_in_worker(path: Any) -> tuple[str | None, bool, Any]:
+    assert _WORKER is not None
+    return _judge_one(path, *_WORKER)
+
+
+def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -> Iterator[tuple[str | None, bool, Any]]:
+    """Each path's result, in input order: in this process (-j 1, or a single file), or from a
+    pool of processes fed chunked lists of paths (recordings are independent of each other)."""
+    jobs = min(args.jobs or os.cpu_count() or 1, len(paths))
+    if jobs <= 1:
+        for path in paths:
+            yield _judge_one(path, args, rules)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(64, len(paths) // (jobs * 8)))  # enough chunks to even out the load
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args,))
+    try:
+        yield from pool.map(_judge_in_worker, paths, chunksize=chunk)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.profile is not None:
         get_profile(args.profile)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise UsageError(f"-j/--jobs must be at least 1, not {args.jobs}")
     rules = select_rules(args.select, args.ignore)
     code = 0
     report: list[dict[str, Any]] = []
@@ -91,35 +152,19 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
-    for path in paths:
-        try:
-            exchange = load(path)
-        except RecordingError as exc:
-            err.write(f"sse-conformance: {exc}\n")
+    for problem, ok, piece in _judged(paths, args, rules):
+        if problem is not None:
+            err.write(problem)
             code = 2
             continue
-        except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
-            err.write(f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n")
-            code = 2
-            continue
-        verdict = judge(exchange, args.profile, rules)  # never raises: what it cannot judge is a finding
         judged += 1
-        conforming += verdict.ok
-        if not verdict.ok and code == 0:
+        conforming += ok
+        if not ok and code == 0:
             code = 1
         if args.format == "json":
-            report.append(
-                {
-                    "path": str(path),
-                    "ok": verdict.ok,
-                    "profile": verdict.profile,
-                    "dialect": verdict.dialect,
-                    "findings": [f.to_json() for f in verdict.findings],
-                    "rules": verdict.statuses(),
-                }
-            )
+            report.append(piece)
         else:
-            _print_verdict(str(path), exchange.body, verdict, out)
+            out.write(piece)
     if args.format == "json":
         json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
         out.write("\n")
@@ -198,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.set_defaults(func=cmd_validate)
 
