@@ -9,8 +9,11 @@ reference server still never import each other.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +24,7 @@ from .exchange import Exchange
 from .judge import judge
 from .live.config import load_settings
 from .live.runner import NotSent, new_client, run_scenario
-from .live.scenarios import SCENARIOS
+from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import save
 from .redact import Scrubber
@@ -35,6 +38,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
     p.add_argument("--profile", metavar="PROFILE", help=f"profile to judge by: {PROFILE_HELP} (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
+    p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
     p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
 
 
@@ -68,27 +72,109 @@ def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
             os.environ[REFERENCE_KEY_ENV] = previous
 
 
+# run's options -> the plugin's (which avoids names that other pytest plugins own)
+PASSED_ON: tuple[tuple[str, str], ...] = (
+    ("model", "--model"),
+    ("profile", "--sse-profile"),
+    ("timeout", "--sse-timeout"),
+    ("max_body", "--sse-max-body"),
+    ("variants", "--variants"),
+    ("seed", "--variants-seed"),
+)
+REPEATED: tuple[tuple[str, str], ...] = (("skip", "--sse-skip"),)  # options given once per value
+# by default pytest's own output is reduced to a progress line: the plugin's summary says the
+# rest (verdict, scenarios, failures, warnings, reports); -v brings pytest's detail back
+QUIET = ["-qq", "--no-header", "-rN", "--tb=no"]
+DETAIL = ["-ra"]
+# with PYTEST_DISABLE_PLUGIN_AUTOLOAD set, pytest loads no entry point: name the plugins the
+# run needs (pytest-html needs pytest-metadata); with autoload on, naming them again would
+# register them twice, which pytest refuses
+PLUGINS = ("conformance.plugin", "pytest_metadata.plugin", "pytest_html.plugin")
+XDIST_PLUGIN = "xdist.plugin"
+REPORTS = ("report.html", "compliance.json", "junit.xml")
+USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, without importing pytest at CLI start
+
+
+def _verbose(extra: list[str]) -> bool:
+    return any(re.fullmatch(r"-v+", a) or a == "--verbose" or re.fullmatch(r"--verbosity=[1-9]\d*", a) for a in extra)
+
+
+def _autoload_off(extra: list[str]) -> bool:
+    return bool(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")) or "--disable-plugin-autoload" in extra
+
+
+def _xdist(extra: list[str]) -> bool:
+    return any(a in ("-n", "--numprocesses", "--dist") or re.match(r"-n\d|--numprocesses=|--dist=", a) for a in extra)
+
+
+def _plugins(extra: list[str]) -> list[str]:
+    if not _autoload_off(extra):
+        return []
+    names = [*PLUGINS, *([XDIST_PLUGIN] if _xdist(extra) else [])]
+    return [arg for name in names for arg in ("-p", name)]
+
+
+def report_paths(reports: str) -> dict[str, Path]:
+    return {name: Path(reports).resolve() / name for name in REPORTS}
+
+
 def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, extra: list[str], empty: Path) -> list[str]:
-    reports = Path(args.reports).resolve()
-    reports.mkdir(parents=True, exist_ok=True)
+    paths = report_paths(args.reports)
     ini = empty / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
     # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
-    out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
-    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout), ("--sse-max-body", args.max_body),
-                        ("--variants", args.variants), ("--variants-seed", args.seed)):
+    out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", *_plugins(extra), "--endpoint", endpoint]
+    if key_env is not None:
+        out += ["--api-key-env", key_env]
+    for name, flag in PASSED_ON:
+        value = getattr(args, name, None)
         if value is not None:
             out += [flag, str(value)]
-    out += [f"--junitxml={reports / 'junit.xml'}", f"--html={reports / 'report.html'}", "--self-contained-html", "-ra"]
-    out += [f"--sse-json={reports / 'compliance.json'}", "-o", "junit_family=xunit2"]
+    for name, flag in REPEATED:
+        for value in getattr(args, name, None) or []:
+            out += [flag, str(value)]
+    if _xdist(extra) and not any(a == "--dist" or a.startswith("--dist=") for a in extra):
+        out += ["--dist", "loadgroup"]  # each scenario is captured once, by one worker
+    out += DETAIL if _verbose(extra) else QUIET
+    out += [f"--junitxml={paths['junit.xml']}", f"--html={paths['report.html']}", "--self-contained-html"]
+    out += [f"--sse-json={paths['compliance.json']}", "-o", "junit_family=xunit2"]
     return out + extra
+
+
+def _clear(paths: dict[str, Path]) -> None:
+    """Remove the reports of an earlier run, so that whatever exists afterwards was written now."""
+    for path in paths.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+
+
+def _after(code: int, paths: dict[str, Path], out: TextIO, err: TextIO) -> None:
+    """Say what went wrong when pytest did not finish a run, and only name reports that exist
+    (on a finished run the plugin's summary names them)."""
+    written = [name for name, path in paths.items() if path.exists()]
+    folder = Path(next(iter(paths.values()))).parent
+    if code == USAGE_ERROR:
+        err.write("sse-conformance: pytest refused the run (usage error, exit 4; its message is above): nothing was tested\n")
+    elif code not in (0, 1):
+        err.write(f"sse-conformance: pytest stopped with exit code {code} (2 interrupted, 3 internal error, 5 nothing collected)\n")
+    else:
+        return
+    if written:
+        err.write(f"sse-conformance: reports in {folder}/: {', '.join(written)}\n")
+    else:
+        err.write("sse-conformance: no reports were written\n")
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO) -> int:
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body})
+    settings = skipping(
+        load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body}),
+        args.skip,
+    )
+    paths = report_paths(args.reports)
+    _clear(paths)
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         if settings.endpoint:
             if args.fault:
@@ -109,29 +195,39 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
                 out.flush()
                 code = pytest.main(_pytest_args(args, url, REFERENCE_KEY_ENV, extra, Path(tmp)))
-    out.write(f"sse-conformance: reports in {Path(args.reports)}/: report.html, compliance.json, junit.xml\n")
+    _after(int(code), paths, out, err)
     return int(code)
 
 
 def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO) -> int:
     """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
-    live run, through the plugin's ``--sse-fixtures`` items (pytest in-process, quiet)."""
+    live run, through the plugin's ``--sse-fixtures`` items (pytest in-process). validate
+    prints its own verdicts: pytest's output (and the plugin's summary) is kept off stdout,
+    where it would also break ``--format json``, and shown only when pytest fails."""
     import pytest
 
+    files = report_paths(reports)
+    _clear(files)
     target = Path(reports).resolve()
-    target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        argv = [tmp, "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "-qq", "--no-header", "--tb=no", "-rN"]
+        argv = [tmp, "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", *_plugins([]), *QUIET]
         for path in paths:
             argv += ["--sse-fixtures", path]
         if profile:
             argv += ["--sse-profile", profile]
         argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
-        code = pytest.main(argv)
-    out.write(f"sse-conformance: reports in {reports}/: report.html, compliance.json, junit.xml\n")
-    return int(code)
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            code = int(pytest.main(argv))
+    if code not in (0, 1):
+        out.write(captured.getvalue())
+        _after(code, files, out, out)
+        return code
+    written = [name for name, path in files.items() if path.exists()]
+    out.write(f"sse-conformance: reports in {reports}/: {', '.join(written) or 'none written'}\n")
+    return code
 
 
 def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -> tuple[Exchange, list[str]]:
@@ -148,8 +244,11 @@ def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -
 
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings = load_settings(
-        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
+    settings = skipping(
+        load_settings(
+            {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
+        ),
+        args.skip,
     )
     target = Path(args.out)
     failures = 0
@@ -209,7 +308,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
     add_live_options(run)
     run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")

@@ -29,12 +29,12 @@ from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
 from .profiles import get_profile
 from .recordings import load
-from .redact import Scrubber
+from .redact import Scrubber, scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules, get_rule
 from .stream import decode
 
-__all__ = ["CLIENT", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem", "scrub_result"]
+__all__ = ["CLIENT", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordingFile", "RuleItem", "scrub_result"]
 
 
 def location(finding: Any, sc: Scrubber | None = None) -> str:
@@ -52,6 +52,7 @@ def scrub_result(payload: dict[str, Any], sc: Scrubber) -> dict[str, Any]:
     findings = [{**f, "message": sc.mixed(f.get("message")), "path": sc.mixed(f.get("path")), "severity_reason": sc.mixed(f.get("severity_reason"))}
                 for f in payload.get("findings", [])]
     return {**payload, "reason": sc.mixed(payload.get("reason")), "findings": findings}
+
 
 class ScenarioSkipped(Exception):
     """The endpoint does not support a scenario: its items are skipped, and reported so."""
@@ -183,7 +184,7 @@ class LiveScenario(Judged, pytest.Collector):
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)
         if reason:
-            raise ScenarioSkipped(f"scenario {self.scenario.name} not supported by this endpoint: {reason}")
+            raise ScenarioSkipped(f"scenario {self.scenario.name} skipped: {reason}")
         if self._verdict is None:
             stash = self.config.stash
             if CLIENT not in stash:
@@ -215,6 +216,27 @@ class VariantsFailure(Exception):
     """Raised by the variants item: a generated request broke a rule (shrunk to the smallest)."""
 
 
+SCENARIO_NODES = pytest.StashKey[list[LiveScenario]]()  # every collected scenario, deselected or not
+
+
+def fixed_failures(scenarios: list[LiveScenario]) -> tuple[dict[str, list[str]], list[str]]:
+    """The rules the fixed scenarios judged in this process failed (rule -> exchange ids), and
+    the scenarios not judged here. The variants item runs after the scenarios in a plain run;
+    under xdist another worker may have judged some of them, and -k may have deselected them."""
+    known: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for node in scenarios:
+        if node.scenario.name in node.settings.skip:
+            continue
+        if node._verdict is None:
+            missing.append(node.exchange_id)
+            continue
+        for r in node._verdict.results:
+            if r.status == FAIL:
+                known.setdefault(r.rule, []).append(node.exchange_id)
+    return known, missing
+
+
 class LiveVariants(pytest.Item):
     """Generated request variants (hypothesis): every error-level rule must hold for each."""
 
@@ -237,9 +259,10 @@ class LiveVariants(pytest.Item):
         why_not = refused(stash[CLIENT])
         if why_not:
             pytest.skip(Scrubber([self.settings.api_key]).mixed(f"variants {why_not}") or "variants not sent")
+        known, missing = fixed_failures(self.config.stash.get(SCENARIO_NODES, []))
         sc = Scrubber([self.settings.api_key])
         try:
-            self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
+            self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget, known)
         except Exception as exc:  # a finding, never an internal error of the run
             self._crash = sc.mixed(f"The suite could not explore the request variants ({type(exc).__name__}: {exc}).")
             rule = get_rule("capture.complete")
@@ -247,8 +270,11 @@ class LiveVariants(pytest.Item):
                                   "title": rule.title, "section": rule.section, "source": rule.source,
                                   "findings": [{"rule": rule.id, "severity": rule.severity, "message": self._crash, "event": None, "offset": None, "path": None, "excerpt": None}]}]
             raise VariantsFailure() from None
+        if missing:
+            outcome.notes.append(f"a failure shared with these fixed scenarios counts as new (no result in this process: deselected, "
+                                 f"or run by another xdist worker): {', '.join(missing)}")
         self.user_properties.append(("variants_sent", outcome.sent))
-        self._sse_variants = summary(outcome)
+        self._sse_variants = scrub(summary(outcome, self.settings), [self.settings.api_key])
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None

@@ -7,6 +7,9 @@ judged once (by the first of its items that runs) and every item reports its own
 verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
 the reason, and a failed warning-level rule passes with the warning attached to the report.
 
+At the end of a run the plugin prints the summary of conformance/terminal.py (verdict, one line
+per recording or scenario, failures and warnings with their rule ids, the reports written).
+
 Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout has
 ``--timeout``) and ``--sse-profile`` (pytest-profiling has ``--profile``); the
 ``sse-conformance run`` command accepts the short names and translates them.
@@ -14,17 +17,21 @@ Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout 
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .errors import RecordingError, UsageError
-from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .items import CLIENT, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
-from .live.scenarios import SCENARIOS
+from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings
 from .report import ComplianceCollector
+from .terminal import summary_lines
 
 DEFAULT_VARIANTS = 8
 
@@ -49,6 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model", default=None, help="model name sent in every live request")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
+    group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 16MiB)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
@@ -56,7 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
+STARTED = pytest.StashKey[float]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STARTED] = time.time()
     config.addinivalue_line("markers", "sse_rule(id): a recording item judged by one conformance rule")
     workers = getattr(config.option, "numprocesses", None)
     if _live_requested(config) and workers and getattr(config.option, "dist", "no") != "loadgroup":
@@ -142,7 +154,7 @@ def live_settings(config: pytest.Config) -> Settings:
         "max_body": config.getoption("--sse-max-body"),
     }
     try:
-        return load_settings(options)
+        return skipping(load_settings(options), config.getoption("--sse-skip"))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
 
@@ -163,14 +175,99 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
         raise pytest.UsageError("--variants must be 0 (off) or more")
     if set(SCENARIOS) <= set(settings.skip) and config.getoption("--variants") == 0:
         raise pytest.UsageError("every scenario is skipped and variants are off: the run would test nothing")
+    nodes = config.stash[SCENARIO_NODES] = []
     for scenario in SCENARIOS.values():
         node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
+        nodes.append(node)
         items.extend(node.collect())
     if config.getoption("--variants") > 0:
         items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
     for item in items:
         if isinstance(item, LiveVariants) or isinstance(getattr(item, "parent", None), LiveScenario):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def live_scope(nodeid: str) -> str | None:
+    """The xdist work unit of a live item: its scenario (``live/text::sse.done`` -> ``live/text``),
+    or ``live/variants``; None for any other test."""
+    if not nodeid.startswith("live/"):
+        return None
+    return nodeid.split("::")[0].split("@")[0]
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Live runs under ``--dist loadgroup``: send each scenario's items to one worker, from
+    their test ids. xdist groups by a suffix it writes into the test id on the worker, which
+    pytest 9.2's structured ids no longer take (pytest-xdist#1386): every worker then captured
+    every scenario itself, one request per worker instead of one per run."""
+    if not _live_requested(config) or config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class LiveGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # xdist ships no type stubs here
+        def _split_scope(self, nodeid: str) -> str:
+            return live_scope(nodeid) or super()._split_scope(nodeid)
+
+    return LiveGroupScheduling(config, log)
+
+
+def written_reports(config: pytest.Config) -> list[str]:
+    """The report files this run wrote (not a stale file of an earlier run), as a user would
+    type them: relative to the current folder when inside it."""
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    candidates = [getattr(config.option, "htmlpath", None), getattr(collector, "json_path", None), getattr(config.option, "xmlpath", None)]
+    started = config.stash.get(STARTED, 0.0) - 2.0  # some file systems keep whole seconds
+    out = []
+    for raw in candidates:
+        if not raw:
+            continue
+        path = Path(os.path.expanduser(str(raw))).absolute()
+        try:
+            fresh = path.stat().st_mtime >= started
+        except OSError:
+            continue
+        if fresh:
+            out.append(os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path))
+    return out
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> Any:
+    """The summary a person reads: verdict, one line per recording or scenario, failures and
+    warnings with rule ids, the reports written. Written by the process that holds the results,
+    after the other plugins' summaries (pytest-html's link) so that it ends the output."""
+    result = yield
+    _print_summary(terminalreporter, config)
+    return result
+
+
+def _errors(terminalreporter: Any) -> list[tuple[str, str]]:
+    """Failed or erroring tests that carry no rule result: the suite's own crashes (and any
+    other test in the session), by test id and the last line of their error."""
+    out = []
+    for key in ("failed", "error"):
+        for report in terminalreporter.stats.get(key, []):
+            if getattr(report, "sse", None) is not None or not hasattr(report, "nodeid"):
+                continue
+            text = [line for line in str(getattr(report, "longreprtext", "") or "").splitlines() if line.strip()]
+            marked = [line[1:].strip() for line in text if line.startswith("E ")]
+            message = (marked or text or [key])[-1]
+            out.append((report.nodeid + ("" if report.when == "call" else f" ({report.when})"), message))
+    return out
+
+
+def _print_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    if not isinstance(collector, ComplianceCollector) or not collector.active:
+        return
+    doc = collector.document()
+    lines = summary_lines(doc, written_reports(config), errors=_errors(terminalreporter))
+    terminalreporter.write_sep("=", "sse-conformance", bold=True)
+    first, *rest = lines
+    terminalreporter.write_line(first, bold=True, **({"green": True} if first.startswith("sse-conformance: PASS") else {"red": True}))
+    for line in rest:
+        terminalreporter.write_line(line)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

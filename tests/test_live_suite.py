@@ -4,6 +4,7 @@ passes; and `sse-conformance run` works end to end."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -170,3 +171,99 @@ def test_a_run_that_would_test_nothing_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.sse-conformance]\nskip = [{names}]\n")
     proc = _run_cli("--variants", "0", tmp=tmp_path)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR and "would test nothing" in proc.stderr + proc.stdout
+
+
+def test_run_prints_a_summary_and_no_pytest_internals(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    stale = tmp_path / "reports" / "junit.xml"
+    stale.write_text("stale")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "run", "--fault", "role-repeated", "--variants", "2", "--skip", "reasoning", "--skip", "length,bad-key"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    out = proc.stdout
+    for internal in ("configfile", "rootdir", "SKIPPED [", "short test summary info", "items.py", "platform "):
+        assert internal not in out, internal
+    lines = out.splitlines()
+    assert "sse-conformance: FAIL: 2 rule failures, 0 warnings" in out
+    assert any(line.split()[:2] == ["live/text", "FAIL"] for line in lines)
+    for name in ("reasoning", "length", "bad-key"):
+        assert any(line.split()[0] == f"live/{name}" and line.endswith("skipped: skipped on the command line") for line in lines if line.strip()), name
+    assert "  chunk.role-only-first (live/stream-options, live/text): A later delta of choice 0 repeats role='assistant'; only the first delta carries it." in lines
+    assert lines[-1] == "reports: reports/report.html, reports/compliance.json, reports/junit.xml"
+    assert stale.read_text() != "stale"
+    doc = json.loads((tmp_path / "reports" / "compliance.json").read_text())
+    reasoning = next(e for e in doc["exchanges"] if e["id"] == "live/reasoning")
+    assert {r["status"] for r in reasoning["rules"].values()} == {"skipped"}
+    assert all("skipped on the command line" in r["reason"] for r in reasoning["rules"].values())
+
+    verbose = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "run", "--fault", "role-repeated", "--variants", "0", "-v"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert verbose.returncode == 1
+    assert "rootdir" in verbose.stdout and "short test summary info" in verbose.stdout and "FAILED live/text::chunk.role-only-first" in verbose.stdout
+    assert "sse-conformance: FAIL" in verbose.stdout
+
+
+def test_run_works_with_plugin_autoload_off(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    proc = subprocess.run(
+        [sys.executable, "-m", "conformance.cli", "run", "--variants", "1", "--reports", str(tmp_path)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "sse-conformance: PASS" in proc.stdout
+    assert (tmp_path / "report.html").stat().st_size > 1000
+    assert json.loads((tmp_path / "compliance.json").read_text())["ok"] is True
+    assert ET.parse(tmp_path / "junit.xml").getroot() is not None
+
+
+def test_a_pytest_usage_error_is_named_and_no_reports_are_claimed(tmp_path: Path) -> None:
+    (tmp_path / "compliance.json").write_text("{}")  # a stale report of an earlier run
+    proc = _run_cli("--no-such-pytest-option", tmp=tmp_path)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "usage error, exit 4" in proc.stderr and "nothing was tested" in proc.stderr
+    assert "no reports were written" in proc.stderr and "reports in" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "compliance.json").exists()
+
+
+def test_skip_names_must_be_scenarios(tmp_path: Path) -> None:
+    proc = _run_cli("--skip", "text,nonsense", tmp=tmp_path)
+    assert proc.returncode == 2 and "unknown scenario(s) nonsense" in proc.stderr
+
+
+def test_record_skips_what_the_command_line_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from conformance.cli import main
+
+    monkeypatch.setenv(KEY_ENV, "sk-reference")
+    with reference.serve_in_thread(reference.create_app(profile="sansa")) as url:
+        out = io.StringIO()
+        args = ["record", "--endpoint", url, "--api-key-env", KEY_ENV, "--out", str(tmp_path), "--skip", "reasoning,structured", "--skip", "tool-call"]
+        code = main(args, out, io.StringIO())
+    assert code == 0, out.getvalue()
+    assert "reasoning: skipped (skipped on the command line)" in out.getvalue()
+    assert sorted(p.stem for p in tmp_path.glob("*.sse")) == sorted(set(SCENARIOS) - {"reasoning", "structured", "tool-call"})
+
+
+def test_under_xdist_each_scenario_is_one_request(tmp_path: Path) -> None:
+    """Each scenario's items go to one worker (pytest 9.2 broke xdist's own grouping)."""
+    pytest.importorskip("xdist")
+    from tests.test_variants import Counting
+
+    app = Counting(reference.create_app(profile="sansa", delay=0.0))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    env[KEY_ENV] = "sk-reference"
+    with reference.serve_in_thread(app) as url:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", KEY_ENV, "--variants", "2",
+             "-n", "2", "--dist", "loadgroup", "-q"],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env,
+        )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert len(app.bodies) == len(SCENARIOS) + 2  # each scenario once, plus the two variants

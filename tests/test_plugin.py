@@ -63,3 +63,45 @@ def test_runs_under_xdist(pytester: pytest.Pytester, corpus: Path) -> None:
 def test_missing_path_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--sse-fixtures", "nowhere/", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_summary_ends_the_output(pytester: pytest.Pytester, corpus: Path) -> None:
+    report = pytester.path / "compliance.json"
+    result = pytester.runpytest("--sse-fixtures", str(corpus), "-p", "no:cacheprovider", f"--sse-json={report}")
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if line.startswith("sse-conformance: FAIL: 1 rule failure,"))
+    summary = lines[start:]
+    assert any(line.split()[:2] == ["recs/nodone.sse", "FAIL"] for line in summary)
+    assert any(line.split()[:2] == ["recs/good.sse", "ok"] for line in summary)
+    assert any(line.startswith("  sse.done (recs/nodone.sse): The stream ends after event #2 without a [DONE] event") for line in summary)
+    assert "warnings:" in summary and any(line.startswith("  compat.no-bom (recs/bom.sse): ") for line in summary)
+    assert "reports: compliance.json" in summary  # only what was written: no html, no junit asked for
+
+
+def test_no_summary_without_recordings_or_endpoint(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 0 and "= sse-conformance =" not in result.stdout.str() and "sse-conformance: " not in result.stdout.str()
+
+
+def test_a_crash_in_the_suite_shows_in_the_summary(pytester: pytest.Pytester, corpus: Path) -> None:
+    """A test that fails without a rule result (here: a crashing rule) must not leave a PASS."""
+    # the patch is undone at the end of the inner run: it shares this process's modules
+    pytester.makeconftest(
+        "import conformance.items as items\n"
+        "original = items.RecordingFile.judged\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('the judge fell over')\n"
+        "def pytest_configure(config):\n"
+        "    items.RecordingFile.judged = boom\n"
+        "def pytest_unconfigure(config):\n"
+        "    items.RecordingFile.judged = original\n"
+    )
+    result = pytester.runpytest("--sse-fixtures", str(corpus / "good.sse"), "-p", "no:cacheprovider", "--tb=no", "-qq", "-k", "sse.done")
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "sse-conformance: FAIL: 0 rule failures, 0 warnings, 1 error outside the rules" in out
+    assert "recs/good.sse::sse.done: RuntimeError: the judge fell over" in out
+    from conformance.items import RecordingFile
+
+    assert RecordingFile.judged.__name__ == "judged"

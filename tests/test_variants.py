@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from conformance.live.config import Settings, load_settings
-from conformance.live.variants import curl_command, explore, json_schemas, requests
+from conformance.live.variants import curl_command, explore, json_schemas, requests, summary
 from conformance.schemas import get_schema
 
 reference = pytest.importorskip("conformance.reference")
@@ -128,22 +128,29 @@ def test_run_with_variants_reports_the_shrunk_request(tmp_path: Path) -> None:
     assert green.returncode == 0, green.stdout[-3000:]
     red = subprocess.run([*base, "--fault", "unicode-usage-missing"], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert red.returncode == 1
-    assert "Minimal request:" in red.stdout and "Reproduce:" in red.stdout and "curl -N" in red.stdout
+    # the summary ends with the shrunk request and the curl that replays it
+    assert "smallest failing variant: {" in red.stdout and "reproduce: curl -N" in red.stdout
+    assert "new: usage.present-last" in red.stdout
     doc = json.loads((tmp_path / "compliance.json").read_text())
     variants = next(e for e in doc["exchanges"] if e["id"] == "live/variants")
     assert variants["rules"]["usage.present-last"]["status"] == "fail"
     assert set(variants["request"]) == {"model", "stream", "messages"}
 
 
-def test_a_refused_valid_variant_fails(served: Any) -> None:
-    """An endpoint that answers 500 to non-ASCII prompts: the variants must not pass it."""
-    app, cfg = served()
+def refusing(inner: Any, refuse: Any) -> Any:
+    """An ASGI app that answers 500 to a request whose message texts ``refuse`` accepts and
+    passes every other request to ``inner`` (the reference endpoint)."""
 
-    inner = app.app
-
-    async def refusing(scope: Any, receive: Any, send: Any) -> None:
-        message = await receive()
-        body = message.get("body", b"")
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await inner(scope, receive, send)
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
         replayed = False
 
         async def replay() -> Any:
@@ -153,18 +160,94 @@ def test_a_refused_valid_variant_fails(served: Any) -> None:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        texts = [m.get("content") or "" for m in json.loads(body or b"{}").get("messages", [])]
-        if not all(t.isascii() for t in texts):
+        try:
+            texts = [m.get("content") or "" for m in json.loads(body or b"{}").get("messages", [])]
+        except (ValueError, AttributeError):
+            texts = []
+        if refuse([t for t in texts if isinstance(t, str)]):
             await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": b'{"error": {"code": "internal", "message": "ascii codec"}}'})
+            await send({"type": "http.response.body", "body": b'{"error": {"code": "internal", "message": "unescaped quote"}}'})
             return
         await inner(scope, replay, send)
 
-    app.app = refusing
+    return app
+
+
+def test_a_refused_valid_variant_fails(served: Any) -> None:
+    """An endpoint that answers 500 to non-ASCII prompts: the variants must not pass it."""
+    app, cfg = served()
+    app.app = refusing(app.app, lambda texts: not all(t.isascii() for t in texts))
     with httpx.Client() as client:
         outcome = explore(client, cfg, 25, 7, 104)
     assert not outcome.ok and outcome.verdict is not None
     assert {r.rule for r in outcome.verdict.results if r.status == "fail"} == {"request.variant-accepted"}
+
+
+def quoted(texts: list[str]) -> bool:
+    return any('"' in t for t in texts)
+
+
+def fixed_failures(client: httpx.Client, cfg: Settings) -> dict[str, list[str]]:
+    """What the fixed scenarios fail against the endpoint (the run's known failures)."""
+    from conformance import judge
+    from conformance.live.runner import run_scenario
+    from conformance.live.scenarios import SCENARIOS
+
+    known: dict[str, list[str]] = {}
+    for name, scenario in SCENARIOS.items():
+        for r in judge(run_scenario(client, cfg, scenario), cfg.profile).results:
+            if r.status == "fail":
+                known.setdefault(r.rule, []).append(f"live/{name}")
+    return known
+
+
+@pytest.mark.parametrize("seed_value", [0, 7])
+def test_a_500_on_any_double_quote_is_caught(served: Any, seed_value: int) -> None:
+    """The fixed scenarios send no double quote, so they all pass; a variant must find it."""
+    app, cfg = served()
+    app.app = refusing(app.app, quoted)
+    with httpx.Client() as client:
+        assert fixed_failures(client, cfg) == {}
+        scenarios = len(app.bodies)
+        outcome = explore(client, cfg, 25, seed_value, 104, known={})
+    assert not outcome.ok and outcome.request is not None
+    assert outcome.new_rules == ["request.variant-accepted"]
+    assert quoted([m["content"] for m in outcome.request["messages"]])
+    assert outcome.sent == len(app.bodies) - scenarios <= 104
+
+
+def test_a_known_failure_does_not_stop_the_search(served: Any) -> None:
+    """Every stream repeats its role (the fixed scenarios fail chunk.role-only-first too) and a
+    prompt with a double quote gets a 500: the known rule is counted and noted, the search goes
+    on, and the 500 is shrunk and reported."""
+    app, cfg = served(fault="role-repeated")
+    app.app = refusing(app.app, quoted)
+    with httpx.Client() as client:
+        known = fixed_failures(client, cfg)
+        assert set(known) == {"chunk.role-only-first"} and "live/text" in known["chunk.role-only-first"]
+        scenarios = len(app.bodies)
+        outcome = explore(client, cfg, 25, 0, 104, known=known)
+    assert not outcome.ok and outcome.verdict is not None and outcome.request is not None
+    assert outcome.new_rules == ["request.variant-accepted"]
+    assert outcome.known_failures >= 1 and set(outcome.known_rules) == {"chunk.role-only-first"}
+    assert outcome.generated > outcome.known_failures  # it went on past the known failures
+    assert any("also seen in live/text" in n for n in outcome.notes)
+    assert quoted([m["content"] for m in outcome.request["messages"]])
+    assert outcome.sent == len(app.bodies) - scenarios <= 104
+    doc = summary(outcome)
+    assert doc["known_failures"] == outcome.known_failures and doc["new_rules"] == ["request.variant-accepted"]
+
+
+def test_only_known_failures_pass_with_a_count(served: Any) -> None:
+    app, cfg = served(fault="role-repeated")
+    with httpx.Client() as client:
+        known = fixed_failures(client, cfg)
+        outcome = explore(client, cfg, 10, 0, 44, known=known)
+        blind = explore(client, cfg, 10, 0, 44)  # without the fixed results: the old behaviour
+    # the fault repeats the role of text streams (not every variant is one)
+    assert outcome.ok and outcome.generated == 10 and 1 <= outcome.known_failures <= 10
+    assert outcome.known_rules == {"chunk.role-only-first": outcome.known_failures}
+    assert not blind.ok and blind.new_rules == ["chunk.role-only-first"]
 
 
 def test_running_out_of_budget_while_shrinking_is_not_called_flaky(served: Any) -> None:
@@ -180,3 +263,39 @@ def test_the_curl_command_carries_no_credential_from_the_url() -> None:
     cfg = load_settings({"endpoint": "https://user:pw@api.example.com/v1?api-key=QSECRET&api-version=2024-01"}, env={})
     command = curl_command(cfg, {"model": "m"})
     assert "QSECRET" not in command and "pw@" not in command and "api-version=2024-01" in command
+
+
+def test_the_variants_item_learns_the_fixed_failures_of_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest --endpoint: the scenarios run first, so the variants item knows their failures;
+    a known failure is noted, the search goes on and the 500 on a double quote is reported."""
+    monkeypatch.setenv("K", "sk-reference")
+    app = refusing(reference.create_app(profile="sansa", fault="role-repeated", delay=0.0), quoted)
+    report = pytester.path / "compliance.json"
+    with reference.serve_in_thread(app) as url:
+        result = pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", "K", "--variants", "25", "--sse-json", str(report),
+            "--sse-skip", "reasoning", "-q",
+        )
+    assert result.ret == 1
+    doc = json.loads(report.read_text())
+    v = doc["variants"]
+    assert not v["ok"] and v["new_rules"] == ["request.variant-accepted"]
+    assert v["known_failures"] >= 1 and set(v["known_rules"]) == {"chunk.role-only-first"}
+    assert "$K" in v["reproduce"] and "sk-reference" not in json.dumps(doc)
+    assert not any("counts as new" in n for n in v["notes"])  # the fixed results were there
+    out = result.stdout.str()
+    assert "broke only rules the fixed scenarios fail (chunk.role-only-first)" in out and "new: request.variant-accepted" in out
+    reasoning = next(e for e in doc["exchanges"] if e["id"] == "live/reasoning")
+    assert all(r["status"] == "skipped" and "skipped on the command line" in r["reason"] for r in reasoning["rules"].values())
+
+
+def test_without_the_fixed_results_the_variants_say_so(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("K", "sk-reference")
+    report = pytester.path / "compliance.json"
+    with reference.serve_in_thread(reference.create_app(profile="sansa", delay=0.0)) as url:
+        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--endpoint", url, "--api-key-env", "K", "--variants", "2",
+                                              "--sse-json", str(report), "-k", "variants", "--sse-skip", "bad-key")
+    assert result.ret == 0
+    notes = json.loads(report.read_text())["variants"]["notes"]
+    assert any("counts as new" in n and "live/text" in n and "live/bad-key" not in n for n in notes), notes
+    assert "note: a failure shared with these fixed scenarios counts as new" in result.stdout.str()

@@ -7,13 +7,15 @@ about provoked behaviour such as ``error.pre-stream-status`` can judge it).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import UsageError
 from .config import Settings
 
-__all__ = ["BAD_KEY", "SCENARIOS", "Scenario"]
+__all__ = ["BAD_KEY", "SCENARIOS", "SKIPPED_ON_COMMAND_LINE", "Scenario", "skipping"]
 
 BAD_KEY = "sk-sse-conformance-invalid-key"
 # The text answer must be long enough to judge delivery: sse.incremental needs 20 events, and
@@ -155,3 +157,18 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+SKIPPED_ON_COMMAND_LINE = "skipped on the command line"
+
+
+def skipping(settings: Settings, names: list[str] | None) -> Settings:
+    """The settings with the scenarios named on the command line (``--skip a,b --skip c``)
+    added to the configured ``skip`` table; the command line's reason wins for a name in both."""
+    wanted = [n.strip() for value in names or [] for n in value.split(",") if n.strip()]
+    unknown = sorted(set(wanted) - set(SCENARIOS))
+    if unknown:
+        raise UsageError(f"--skip names unknown scenario(s) {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}")
+    if not wanted:
+        return settings
+    return dataclasses.replace(settings, skip={**settings.skip, **{n: SKIPPED_ON_COMMAND_LINE for n in wanted}})

@@ -11,6 +11,11 @@ budget bound the run, there is no deadline (network latency is not a bug), and t
 database is off so that a CI run is reproducible from its seed alone. When a variant breaks
 an error-level rule, hypothesis shrinks it to the smallest request that still breaks it;
 that request is reported, with a ready-to-run curl command.
+
+A variant that breaks only rules the fixed scenarios of the same run already fail is no news:
+it is counted and noted ("also seen in live/text"), and the search goes on within the budget,
+so that one known bug (a repeated role on every stream) cannot hide the one only variants
+find (a 500 on any prompt with a double quote).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import re
 import shlex
 import string
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,12 +42,15 @@ from ..schemas import get_schema
 from .config import Settings
 from .runner import capture_request
 
-__all__ = ["VariantsOutcome", "curl_command", "explore", "requests", "summary"]
+__all__ = ["VariantsOutcome", "curl_command", "explore", "requests", "seen_in", "summary"]
 
 # ---------------------------------------------------------------------------------------
 # strategies
 
 SAMPLES = ["Hello!", "مرحبا بالعالم", "שלום עולם", "こんにちは", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 😀🚀", "naïve café", "Zürich – €", "\u200fRTL mark"]
+# what JSON must escape (quote, backslash, control characters) breaks gateways that build JSON
+# by string formatting; the random text below excludes control characters, so they come from here
+ESCAPES = ['She said "hi"', "C:\\path\\file", "two\nlines", "tab\there", '{"json": "inside"}', "</script><!--"]
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
 
 
@@ -52,6 +61,7 @@ def _text(max_size: int = 120) -> st.SearchStrategy[str]:
     return st.one_of(
         st.text(chars, max_size=max_size),
         st.sampled_from(SAMPLES),
+        st.sampled_from(ESCAPES),
         st.just(""),
         st.integers(200, 2000).map(lambda n: ("lorem ipsum " * n)[:n]),
     )
@@ -173,7 +183,7 @@ class _Broken(Exception):
 @dataclass
 class VariantsOutcome:
     sent: int = 0  # requests actually sent, shrinking included (never above the budget)
-    generated: int = 0  # variants generated and judged before the first failure (or all)
+    generated: int = 0  # variants generated and judged before the first new failure (or all)
     shrinks: int = 0  # requests sent while shrinking a failure
     budget: int = 0
     seed: int = 0
@@ -183,17 +193,46 @@ class VariantsOutcome:
     verdict: Verdict | None = None
     flaky: bool = False  # the failure did not reproduce when replayed
     notes: list[str] = field(default_factory=list)
+    # variants that broke only rules the fixed scenarios already fail (not shrunk, not a failure)
+    known_failures: int = 0
+    # rule id -> how many variants broke it, among those known failures
+    known_rules: dict[str, int] = field(default_factory=dict)
+    # rule id -> fixed scenarios that failed it (what "known" was judged against)
+    known: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.request is None
 
+    @property
+    def new_rules(self) -> list[str]:
+        """The failed rules of the reported variant that no fixed scenario failed."""
+        if self.verdict is None:
+            return []
+        return sorted(r.rule for r in self.verdict.results if r.status == FAIL and r.rule not in self.known)
 
-def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int, budget: int) -> VariantsOutcome:
-    """Send up to ``variants`` generated requests (plus shrinking, never above ``budget``)."""
-    outcome = VariantsOutcome(budget=budget, seed=seed_value, variants=variants)
-    # while shrinking, only the first failing rules are chased: a smaller request that breaks
-    # something else is a different bug, and counts as passing for this one
+
+def seen_in(rule: str, known: Mapping[str, Sequence[str]]) -> str:
+    """'also seen in live/text, live/length' for a known rule."""
+    return f"also seen in {', '.join(known.get(rule, ())) or 'the fixed scenarios'}"
+
+
+def explore(
+    client: httpx.Client,
+    cfg: Settings,
+    variants: int,
+    seed_value: int,
+    budget: int,
+    known: Mapping[str, Sequence[str]] | None = None,
+) -> VariantsOutcome:
+    """Send up to ``variants`` generated requests (plus shrinking, never above ``budget``).
+
+    ``known`` maps the rules the fixed scenarios of this run failed to those scenarios: a
+    variant that breaks only those is counted and the search goes on; one that breaks any
+    other rule is shrunk and reported."""
+    outcome = VariantsOutcome(budget=budget, seed=seed_value, variants=variants, known={k: list(v) for k, v in (known or {}).items()})
+    # while shrinking, only the first new failing rules are chased: a smaller request that
+    # breaks something else is a different bug, and counts as passing for this one
     rule_filter: set[str] | None = None
 
     @settings(
@@ -218,8 +257,14 @@ def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int,
         exchange = capture_request(client, cfg, request, tag="variant", source=f"live/variant-{outcome.sent}")
         verdict = judge(exchange, cfg.profile)
         failed = {r.rule for r in verdict.results if r.status == FAIL}
-        if failed and (rule_filter is None or failed & rule_filter):
-            rule_filter = rule_filter or failed
+        new = failed - set(outcome.known)
+        if rule_filter is None and failed and not new:  # only what the fixed scenarios show: go on
+            outcome.known_failures += 1
+            for rule in failed:
+                outcome.known_rules[rule] = outcome.known_rules.get(rule, 0) + 1
+            return
+        if new and (rule_filter is None or new & rule_filter):
+            rule_filter = rule_filter or new
             outcome.request, outcome.exchange, outcome.verdict = exchange.request, exchange, verdict
             raise _Broken(request, exchange, verdict)
 
@@ -237,12 +282,16 @@ def explore(client: httpx.Client, cfg: Settings, variants: int, seed_value: int,
         outcome.notes.append(f"the request budget ({budget}) ran out before any variant could be judged")
     if outcome.sent >= budget and not any("budget" in n for n in outcome.notes):
         outcome.notes.append(f"the request budget of {budget} was reached ({outcome.generated} of {variants} variants generated)")
+    if outcome.known_failures:
+        rules = "; ".join(f"{rule} ({seen_in(rule, outcome.known)})" for rule in sorted(outcome.known_rules))
+        outcome.notes.append(f"{outcome.known_failures} of {outcome.generated} variants broke only rules the fixed scenarios already fail: {rules}")
     return outcome
 
 
-def summary(outcome: VariantsOutcome) -> dict[str, Any]:
-    """What compliance.json records of the variants, green or red."""
-    return {
+def summary(outcome: VariantsOutcome, cfg: Settings | None = None) -> dict[str, Any]:
+    """What compliance.json records of the variants, green or red (with ``cfg``, a red one
+    carries the curl that replays its smallest failing request, key left in its variable)."""
+    out = {
         "variants": outcome.variants,
         "seed": outcome.seed,
         "budget": outcome.budget,
@@ -252,7 +301,13 @@ def summary(outcome: VariantsOutcome) -> dict[str, Any]:
         "ok": outcome.ok,
         "flaky": outcome.flaky,
         "notes": outcome.notes,
+        "known_failures": outcome.known_failures,
+        "known_rules": dict(sorted(outcome.known_rules.items())),
+        "new_rules": outcome.new_rules,
     }
+    if cfg is not None and outcome.request is not None:
+        out["reproduce"] = curl_command(cfg, outcome.request)
+    return out
 
 
 SECRETISH = re.compile(r"key|token|secret|sig|auth|pass|code|cred", re.I)

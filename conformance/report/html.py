@@ -85,7 +85,8 @@ def header(doc: dict[str, Any]) -> str:
             ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
     v = doc.get("variants")
     if v:
-        state = "all passed" if v["ok"] else "one broke a rule (see live/variants)"
+        # variants that broke only rules the fixed scenarios fail are not "all passed"
+        state = "one broke a rule (see live/variants)" if not v["ok"] else "no new failure" if v.get("known_failures") else "all passed"
         rows.append(("Request variants", f"{v['generated']} of {v['variants']} generated (seed {v['seed']}), {v['sent']} requests within a budget of {v['budget']}: {state}"
                      + ("; " + "; ".join(v["notes"]) if v["notes"] else "")))
     table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
