@@ -132,6 +132,8 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], repla
     except RecordingError as exc:  # this file is a usage error; the others are still judged
         piece = github_command("error", str(path), 1, None, "unreadable recording", str(exc)) if args.format == "github" else None
         return f"sse-conformance: {exc}\n", [], piece, [], []
+    except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
+        return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", [], None, [], []
     oks: list[bool] = []
     entries: list[dict[str, Any]] = []
     rows: list[tuple[str, dict[str, Any]]] = []

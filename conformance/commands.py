@@ -20,11 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from .exchange import Exchange
+from .judge import judge
 from .live.config import load_settings
 from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import save
+from .redact import Scrubber
 
 REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
 
@@ -47,12 +50,18 @@ def reference_profile(profile: str | None) -> str:
 
 @contextmanager
 def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
-    """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV."""
+    """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV.
+
+    The key is random per run: the reports star every 4 characters of a key wherever the
+    endpoint's text holds them, and the fixed ``sk-reference`` shares "ence" with English."""
+    import secrets
+
     from .reference import create_app, serve_in_thread
 
-    app = create_app(profile=reference_profile(profile), fault=fault)
+    key = "sk-" + secrets.token_hex(16)
+    app = create_app(profile=reference_profile(profile), fault=fault, api_key=key)
     previous = os.environ.get(REFERENCE_KEY_ENV)
-    os.environ[REFERENCE_KEY_ENV] = "sk-reference"
+    os.environ[REFERENCE_KEY_ENV] = key
     try:
         with serve_in_thread(app) as url:
             yield url
@@ -226,6 +235,19 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
     return code
 
 
+def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -> tuple[Exchange, list[str]]:
+    """The recording to write, and the rules whose verdict its redaction changes (none, in
+    every case we know: the body keeps its length and structure); the sidecar notes them."""
+    written = scrubber.exchange(raw)
+    if not scrubber or written.body == raw.body:
+        return written, []
+    live, replay = judge(raw, profile).statuses(), judge(written, profile).statuses()
+    changed = sorted(rule for rule in live if replay.get(rule) != live[rule])
+    if changed:
+        written.extra["redaction"] = {"verdict_changed": {rule: {"live": live[rule], "recording": replay.get(rule)} for rule in changed}}
+    return written, changed
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = skipping(
         load_settings(
@@ -236,22 +258,26 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = Path(args.out)
     failures = 0
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    scrubber = Scrubber([settings.api_key])
     with new_client() as client:
         for name, scenario in SCENARIOS.items():
             if name in settings.skip:
                 out.write(f"{name}: skipped ({settings.skip[name]})\n")
                 continue
             try:
-                exchange = run_scenario(client, settings, scenario)
+                raw = run_scenario(client, settings, scenario)
             except NotSent as exc:  # the plain request was refused, or the run's time is spent
                 out.write(f"{name}: {exc}\n")
                 failures += 1
                 continue
+            exchange, changed = redacted_recording(raw, scrubber, settings.profile)
             exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
             path = save(exchange, target / f"{name}.sse")
             state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
             failures += exchange.problem is not None
             out.write(f"{name}: {path} ({state})\n")
+            if changed:
+                err.write(f"sse-conformance: {name}: redacting the key changes the verdict of {', '.join(changed)}; the recording cannot replay it exactly\n")
     out.write(f"replay offline: sse-conformance validate {target}\n")
     if failures:
         err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")
@@ -280,7 +306,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     speaks = reference_profile(args.profile)
     shown = speaks if speaks == get_profile(args.profile).name else f"{speaks}, the base of {get_profile(args.profile).name}"
     app = create_app(profile=speaks, fault=args.fault, api_key=args.api_key, delay=args.delay)
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {args.fault or 'none'}, key {args.api_key})\n")
+    key = args.api_key if args.api_key == "sk-reference" else "as given by --api-key"  # a chosen key is not echoed
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {args.fault or 'none'}, key {key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

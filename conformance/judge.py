@@ -22,7 +22,7 @@ from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
 from .timing import arrivals, summarize
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules"]
+__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules", "undecodable"]
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -153,15 +153,40 @@ def judge(
     clients: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Judge one exchange. ``profile`` overrides the recording's own (default: sansa); a
-    recording's own .toml path is read relative to the recording."""
+    recording's own .toml path is read relative to the recording.
+
+    Never raises on what the endpoint sent: if decoding itself fails (a payload nested deeper
+    than any decoder goes, a bug of ours), the verdict says so as a ``capture.complete``
+    failure, and every other rule is not applicable for that reason.
+    """
     if isinstance(profile, Profile):
         prof = profile
     elif profile:
         prof = get_profile(profile)
     else:
         prof = get_profile(exchange.profile, _folder(exchange.source))
-    stream = decode(exchange, prof)
-    if clients:
-        stream.clients = dict(clients)
-    with _collector_paused():
-        return judge_stream(stream, rules)
+    try:
+        stream = decode(exchange, prof)
+        if clients:
+            stream.clients = dict(clients)
+        with _collector_paused():
+            return judge_stream(stream, rules)
+    except Exception as exc:
+        return undecodable(exchange, prof, rules, exc)
+
+
+def undecodable(exchange: Exchange, profile: Profile, rules: Sequence[Rule] | None, exc: BaseException) -> Verdict:
+    """The verdict on an exchange the suite could not even decode: a failure, never a pass."""
+    message = f"The suite could not judge this exchange ({type(exc).__name__}: {str(exc)[:300]}); treat the stream as suspect."
+    reason = "the exchange could not be decoded (see capture.complete)"
+    results = []
+    for rule in all_rules() if rules is None else rules:
+        if not profile.covers(rule.profiles):
+            continue
+        if rule.id == "capture.complete":
+            results.append(RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1))
+        else:
+            results.append(RuleResult(rule.id, rule.severity, NA, reason=reason))
+    if not any(r.rule == "capture.complete" for r in results):  # --ignore capture.complete: still a failure
+        results.append(RuleResult("capture.complete", ERROR, FAIL, [Finding("capture.complete", ERROR, message)], 1))
+    return Verdict(exchange.source, profile.name, results)

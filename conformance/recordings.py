@@ -58,7 +58,7 @@ def _read_sidecar(path: Path) -> dict[str, Any]:
         return {}
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise RecordingError(f"{side}: unreadable sidecar: {exc}") from exc
     if not isinstance(meta, dict):
         raise RecordingError(f"{side}: the sidecar must be a JSON object")
@@ -70,11 +70,35 @@ def _timing(meta: dict[str, Any], side: Path) -> Timing | None:
     if raw is None:
         return None
     try:
+        if not isinstance(raw, list) or any(not isinstance(p, list) or len(p) != 2 or isinstance(p[0], bool) or not isinstance(p[0], int)
+                                             or isinstance(p[1], bool) or not isinstance(p[1], (int, float)) for p in raw):
+            raise TypeError("bad pair")
         arrivals = tuple((int(o), float(t)) for o, t in raw)
         headers_at = meta.get("headers_at")
         return Timing(arrivals, float(headers_at) if headers_at is not None else None)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise RecordingError(f"{side}: 'timing' must be a list of [offset, seconds]") from exc
+
+
+def _check_types(meta: dict[str, Any], side: Path) -> None:
+    """A sidecar is user input: a wrong type is a usage error for that file, not a traceback."""
+    from .profiles import get_profile
+
+    profile = meta.get("profile")
+    if profile is not None:
+        if not isinstance(profile, str):
+            raise RecordingError(f"{side}: 'profile' must be a profile name or a dialect's .toml path, not {json.dumps(profile)[:60]}")
+        try:
+            get_profile(profile, side.parent)
+        except Exception as exc:  # unknown name, unreadable or invalid dialect file
+            raise RecordingError(f"{side}: 'profile': {exc}") from None
+    for name in ("scenario", "source"):
+        if meta.get(name) is not None and not isinstance(meta[name], str):
+            raise RecordingError(f"{side}: {name!r} must be a string")
+    if meta.get("headers_at") is not None and (isinstance(meta["headers_at"], bool) or not isinstance(meta["headers_at"], (int, float))):
+        raise RecordingError(f"{side}: 'headers_at' must be a number of seconds")
+    if isinstance(meta.get("status"), bool):
+        raise RecordingError(f"{side}: 'status' must be an integer")
 
 
 def load(path: str | os.PathLike[str]) -> Exchange:
@@ -97,13 +121,16 @@ def load(path: str | os.PathLike[str]) -> Exchange:
     if headers is not None:
         if not isinstance(headers, dict):
             raise RecordingError(f"{side}: 'headers' must be an object")
-        headers = {str(k).lower(): str(v) for k, v in headers.items()}
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise RecordingError(f"{side}: 'headers' values must be strings")
+        headers = {str(k).lower(): v for k, v in headers.items()}
     status = meta.get("status")
     if status is not None and not isinstance(status, int):
         raise RecordingError(f"{side}: 'status' must be an integer")
     request = meta.get("request")
     if request is not None and not isinstance(request, dict):
         raise RecordingError(f"{side}: 'request' must be an object")
+    _check_types(meta, side)
     known = {"request", "status", "headers", "profile", "scenario", "timing", "headers_at", "problem"}
     return Exchange(
         body=body,
@@ -121,7 +148,7 @@ def load(path: str | os.PathLike[str]) -> Exchange:
 
 def save(exchange: Exchange, path: str | os.PathLike[str]) -> Path:
     """Write ``exchange`` as a recording; returns the body path. Redaction is the caller's job
-    and has happened before this point (see live capture)."""
+    (``redact.Scrubber.exchange``, as ``record`` does): this writes what it is given."""
     path = Path(path)
     if path.suffix != SUFFIX:
         path = path.with_suffix(SUFFIX)

@@ -188,7 +188,7 @@ def _load(data: str) -> tuple[Any, str | None]:
             return json.loads(data, parse_constant=_refuse_constant), None
         except NonStandardJSON as constant:
             return None, f"not standard JSON ({constant})"
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than json goes: a bad payload
             return None, f"not JSON ({exc})"
 
 

@@ -21,7 +21,7 @@ from conformance.live import Limits, capture
 from conformance.live.config import Settings, load_settings
 from conformance.live.runner import run_scenario
 from conformance.live.scenarios import SCENARIOS
-from conformance.redact import MASK
+from conformance.redact import MASK, Scrubber
 
 from .conftest import stream_body, text_stream
 
@@ -138,7 +138,8 @@ def test_arrival_times_are_taken_as_bytes_arrive(client: httpx.Client) -> None:
     assert judge(ex).ok
 
 
-def test_the_key_is_redacted_even_when_the_endpoint_echoes_it(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_capture_keeps_an_echoed_key_and_the_writer_stars_it(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judge what arrived (the capture is byte-exact), redact what is written (the scrubber)."""
     secret = "sk-live-DO-NOT-LEAK-1234"
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -150,9 +151,11 @@ def test_the_key_is_redacted_even_when_the_endpoint_echoes_it(client: httpx.Clie
     monkeypatch.setenv("MY_KEY", secret)
     with reference.serve_in_thread(app) as url:
         settings = load_settings({"endpoint": url, "api_key_env": "MY_KEY"}, env={"MY_KEY": secret})
-        ex = run_scenario(client, settings, SCENARIOS["text"])
+        raw = run_scenario(client, settings, SCENARIOS["text"])
+    assert secret.encode() in raw.body
+    ex = Scrubber([secret]).exchange(raw)
     text = ex.body.decode() + json.dumps(ex.headers) + json.dumps(ex.request)
-    assert secret not in text and MASK in ex.body.decode()
+    assert secret not in text and "*" * len(secret) in ex.body.decode() and len(ex.body) == len(raw.body)
     assert ex.headers["authorization"] == MASK  # type: ignore[index]
 
 

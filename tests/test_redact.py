@@ -1,11 +1,14 @@
-"""Redaction: the key goes, however the endpoint escapes it, and timings stay true."""
+"""The scrubber: the key goes from whatever is written, however it was escaped or split, and
+nothing the suite judged or wrote itself changes (same length, same verdicts, our words whole)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from conformance import Exchange, Timing, judge
-from conformance.redact import MASK, redact, scrub
+from conformance.redact import MASK, Scrubber, pieces, redact, scrub
 
 from .conftest import USAGE, chunk, stream_body, text_stream
 
@@ -16,41 +19,142 @@ def echoed(text: str) -> bytes:
     return stream_body(chunk({"role": "assistant", "content": ""}), chunk({"content": text}), chunk({}, "stop", usage=USAGE))
 
 
-def test_raw_and_escaped_forms_are_replaced() -> None:
+def leaked(text: str | bytes, key: str) -> list[str]:
+    """The pieces of ``key`` found in ``text`` (see redact.pieces)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return [p for p in pieces(key) if p in text]
+
+
+def test_raw_and_escaped_forms_are_starred_in_place() -> None:
     escaped_unicode = "".join(f"\\u{ord(c):04x}" for c in KEY)
     for raw in (KEY, KEY.replace("/", "\\/"), escaped_unicode, "sk-live\\/SECRET\\u002dabc123"):
         body = echoed("your key: PLACEHOLDER").replace(b"PLACEHOLDER", raw.encode())
         out = redact(Exchange(body), [KEY])
-        text = out.body.decode()
-        assert KEY not in json.dumps([json.loads(line[6:]) for line in text.split("\n\n") if line.startswith("data: {")])
-        assert MASK in text
-        assert judge(out).ok  # still a well-formed stream
+        assert len(out.body) == len(body)  # offsets and arrival times stay true
+        content = judge(out).message[0].content
+        assert content.startswith("your key: ") and set(content[10:]) == {"*"}, content
+        assert not leaked(json.dumps(content), KEY)
+        assert judge(out).statuses() == judge(Exchange(body)).statuses()
 
 
-def test_offsets_of_arrivals_follow_the_replacements() -> None:
-    pieces = [stream_body(chunk({"role": "assistant", "content": f"key {KEY}"}), done=False), stream_body(*text_stream("a")[1:])]
-    body = b"".join(pieces)
-    ex = Exchange(body, timing=Timing(((0, 0.1), (len(pieces[0]), 5.0))))
+def test_arrival_offsets_do_not_move() -> None:
+    pieces_ = [stream_body(chunk({"role": "assistant", "content": f"key {KEY}"}), done=False), stream_body(*text_stream("a")[1:])]
+    body = b"".join(pieces_)
+    ex = Exchange(body, timing=Timing(((0, 0.1), (len(pieces_[0]), 5.0))))
     out = redact(ex, [KEY])
-    assert out.timing is not None
-    (_, t0), (offset, t1) = out.timing.arrivals
-    assert out.body[offset:].startswith(b"data: ") and t1 == 5.0
-    assert len(out.body) - offset == len(pieces[1])
+    assert out.timing == ex.timing and len(out.body) == len(body)
+    assert not leaked(out.body, KEY)
 
 
-def test_headers_request_and_payloads() -> None:
-    ex = Exchange(b"", headers={"authorization": "Bearer x", "x-echo": f"k={KEY}"}, request={"user": KEY, KEY: 1})
+def test_headers_request_and_values() -> None:
+    ex = Exchange(b"", headers={"authorization": "Bearer x", "x-echo": f"k={KEY}"}, request={"user": KEY, KEY: 1, "model": "m"})
     out = redact(ex, [KEY])
-    assert out.headers == {"authorization": MASK, "x-echo": f"k={MASK}"}
-    assert KEY not in json.dumps(out.request)
-    assert scrub({"a": [f"x{KEY}"]}, [KEY]) == {"a": [f"x{MASK}"]}
+    assert out.headers is not None and out.headers["authorization"] == MASK
+    assert not leaked(json.dumps(out.headers), KEY) and not leaked(json.dumps(out.request), KEY)
+    assert out.request is not None and out.request["model"] == "m"  # our words stay
+    assert scrub({"exchange": [f"x{KEY}"]}, [KEY]) == {"exchange": ["x" + "*" * len(KEY)]}  # keys of our data never change
 
 
-def test_a_key_echoed_token_by_token_is_starred_out_of_the_recording() -> None:
-    parts = ["Your key is sk-li", "ve/SECR", "ET-abc", "123, keep it safe"]
+def test_a_key_echoed_token_by_token_is_starred_where_each_piece_came() -> None:
+    parts = ["Your key is sk", "-l", "iv", "e/S", "EC", "RET-abc", "123, keep it safe"]
     body = stream_body(chunk({"role": "assistant", "content": ""}), *[chunk({"content": p}) for p in parts], chunk({}, "stop", usage=USAGE))
     out = redact(Exchange(body), [KEY])
-    verdict = judge(out)
-    content = verdict.message[0].content
-    assert KEY not in content and "*" * len(KEY) in content and content.startswith("Your key is ")
-    assert verdict.ok
+    content = judge(out).message[0].content
+    assert content == "Your key is " + "*" * len(KEY) + ", keep it safe"
+    assert judge(out).ok
+
+
+def test_pieces_are_grouped_by_choice_index_not_position() -> None:
+    """Choice 1 sits first in one chunk and second in the next: its text is still one text."""
+    def two(first: dict, second: dict) -> dict:
+        c = chunk()
+        c["choices"] = [first, second]
+        return c
+
+    c0 = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    c1 = {"index": 1, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    a = two({"index": 1, "delta": {"content": "sk-li"}, "finish_reason": None}, {"index": 0, "delta": {"content": "sk-"}, "finish_reason": None})
+    b = two({"index": 0, "delta": {"content": "hello"}, "finish_reason": None}, {"index": 1, "delta": {"content": "ve/SECRET-abc123"}, "finish_reason": None})
+    end = two({"index": 0, "delta": {}, "finish_reason": "stop"}, {"index": 1, "delta": {}, "finish_reason": "stop"})
+    body = stream_body(two(c0, c1), a, b, end)
+    out = Scrubber([KEY]).body(body)
+    message = judge(Exchange(out)).message
+    assert message[1].content == "*" * len(KEY)
+    assert message[0].content == "sk-hello"  # three characters of choice 0 are no piece of the key
+    assert not leaked(out, KEY)
+
+
+def test_tool_arguments_are_grouped_by_tool_call_index() -> None:
+    def call(index: int, args: str, first: bool = False) -> dict:
+        entry: dict = {"index": index, "function": {"arguments": args}}
+        if first:
+            entry.update(id=f"call_{index}", type="function")
+            entry["function"]["name"] = "get_weather"
+        return entry
+
+    body = stream_body(
+        chunk({"role": "assistant", "tool_calls": [call(0, "", True), call(1, "", True)]}),
+        chunk({"tool_calls": [call(1, '{"city": "sk-live/'), call(0, '{"city": "Paris"}')]}),
+        chunk({"tool_calls": [call(1, 'SECRET-abc123"}')]}),
+        chunk({}, "tool_calls", usage=USAGE),
+    )
+    out = Scrubber([KEY]).body(body)
+    calls = judge(Exchange(out)).message[0].tool_calls
+    args = {c.index: c.arguments for c in calls}
+    assert args[1] == '{"city": "' + "*" * len(KEY) + '"}' and args[0] == '{"city": "Paris"}'
+    assert judge(Exchange(out)).statuses() == judge(Exchange(body)).statuses()
+
+
+def test_a_key_split_over_two_non_json_events_and_comments() -> None:
+    body = b": sk-live/\n\ndata: SECRET\n\ndata: -abc123 and more\n\n" + stream_body(*text_stream("hi"))
+    out = Scrubber([KEY]).body(body)
+    assert len(out) == len(body) and not leaked(out, KEY)
+    assert b"and more" in out and b"data: ******" in out
+    assert judge(Exchange(out)).statuses() == judge(Exchange(body)).statuses()
+
+
+@pytest.mark.parametrize("key", ["x", "k", "null", "stop", "EMPTY", "index", "assistant", "chat", "data", "DONE", "sansa"])
+def test_a_short_key_never_changes_structure_or_verdicts(key: str) -> None:
+    body = stream_body(*text_stream(f"say {key} x null stop k EMPTY"), ": comment", done=True)
+    body = body.replace(b"data: [DONE]", b"event: ping\ndata: [DONE]")
+    out = Scrubber([key]).body(body)
+    assert len(out) == len(body)
+    assert judge(Exchange(out)).statuses() == judge(Exchange(body)).statuses()
+    content = judge(Exchange(out)).message[0].content
+    assert key not in content and "say " in content  # the content is starred, our framing is not
+
+
+def test_mixed_text_keeps_our_words_and_stars_the_endpoints() -> None:
+    sc = Scrubber(["k"])
+    assert sc.mixed("chunk.schema: content 'k' at key k") == "chunk.schema: content '*' at key *"
+    long = Scrubber(["sk-Qz7vW2pL9xT4mN"])
+    # a prefix of the key, quoted by a rule that shows the content so far
+    assert long.mixed("content so far: 'Your key is sk-Qz7vW2pL9'") == "content so far: 'Your key is " + "*" * 12 + "'"
+    assert Scrubber(["stop"]).mixed("finish_reason 'stop' is not one of the profile's stop reasons") == "finish_reason '****' is not one of the profile's stop reasons"
+
+
+def test_a_json_error_body_is_scrubbed_token_by_token() -> None:
+    body = json.dumps({"error": {"code": "invalid_api_key", "message": "bad key Bearer x; index x"}}).encode()
+    out = Scrubber(["x"]).body(body)
+    assert json.loads(out) == {"error": {"code": "invalid_api_key", "message": "bad key Bearer *; inde* *"}}
+    assert judge(Exchange(out, status=401)).statuses() == judge(Exchange(body, status=401)).statuses()
+
+
+def test_the_request_is_scrubbed_like_the_body_so_names_still_match() -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    request = {"model": "m", "messages": [{"role": "user", "content": "weather?"}], "tools": tools}
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+    body = stream_body(chunk({"role": "assistant", "tool_calls": [first]}), chunk({}, "tool_calls", usage=USAGE))
+    for key in ("e", "ci", "get"):
+        sc = Scrubber([key])
+        raw = Exchange(body, request=request)
+        out = sc.exchange(raw)
+        assert judge(out).statuses() == judge(raw).statuses(), key
+        assert out.request is not None and out.request["tools"][0]["type"] == "function"
+
+
+def test_deep_nesting_is_scrubbed_without_recursion() -> None:
+    body = b"data: " + b"[" * 100_000 + b'"x"' + b"]" * 100_000 + b"\n\n" + stream_body(*text_stream("x"))
+    out = Scrubber(["x"]).body(body)
+    assert len(out) == len(body) and b'"x"' not in out

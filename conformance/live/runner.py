@@ -1,4 +1,8 @@
-"""Run one scenario against the configured endpoint: build the request, capture, redact.
+"""Run one scenario against the configured endpoint: build the request, capture.
+
+The capture comes back byte-exact, key and all: it is judged as it arrived, and every writer
+scrubs it on the way out (``redact.Scrubber``). Redacting before judging made a short key
+(``null``, ``stop``) change the verdict.
 
 Every capture of a run draws its time from one run budget (the per-exchange timeout times
 the scenarios to run), so that however the endpoint behaves the run ends within its
@@ -21,7 +25,6 @@ import httpx
 
 from .. import __version__
 from ..exchange import Exchange
-from ..redact import redact
 from .capture import Limits, capture
 from .config import Settings
 from .scenarios import BAD_KEY, SCENARIOS, Scenario
@@ -145,13 +148,12 @@ def _send(client: httpx.Client, settings: Settings, request: dict[str, Any], hea
 def capture_request(
     client: httpx.Client, settings: Settings, request: dict[str, Any], *, key: str | None = None, tag: str | None = None, source: str = "<live>"
 ) -> Exchange:
-    """Send one request with the configured key (or ``key``), capture it, redact it."""
+    """Send one request with the configured key (or ``key``) and capture it, unredacted."""
     headers = {"content-type": "application/json", "accept": "text/event-stream", **settings.headers}
     key = key or settings.api_key
     if key:
         headers["authorization"] = f"Bearer {key}"
-    exchange = _send(client, settings, request, headers, tag, source)
-    return redact(exchange, [settings.api_key])
+    return _send(client, settings, request, headers, tag, source)
 
 
 def _depends(scenario: Scenario, state: RunState) -> bool:

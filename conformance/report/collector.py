@@ -33,11 +33,16 @@ class ComplianceCollector:
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.exchanges: dict[str, dict[str, Any]] = {}
         self.variants: dict[str, Any] | None = None
+        self.crashed: list[str] = []  # items that failed without a rule result: never green
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "sse", None)
-        for one in payload if isinstance(payload, list) else [payload] if payload else []:
-            self.results[(one["exchange"], one["rule"])] = one
+        ones = payload if isinstance(payload, list) else [payload] if payload else []
+        for one in ones:
+            if isinstance(one, dict) and isinstance(one.get("exchange"), str) and isinstance(one.get("rule"), str):
+                self.results[(one["exchange"], one["rule"])] = one
+        if report.failed and not ones and self.active:
+            self.crashed.append(report.nodeid)
         exchange = getattr(report, "sse_exchange", None)
         if exchange:
             self.exchanges.setdefault(exchange["id"], exchange)
@@ -66,11 +71,18 @@ class ComplianceCollector:
             "suite": {"name": "sse-conformance", "version": __version__},
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             **self.meta,
-            "ok": counts["fail"] == 0,
+            # green only when something was judged and nothing failed: a run where every
+            # item crashed, or nothing was captured, is not a conforming endpoint
+            "ok": counts["fail"] == 0 and not self.crashed and self._judged_any(exchanges),
             "counts": counts,
             "variants": self.variants,
             "exchanges": exchanges,
         }
+
+    def _judged_any(self, exchanges: list[dict[str, Any]]) -> bool:
+        if any(r["status"] in ("pass", "fail", "warn") for ex in exchanges for r in ex["rules"].values()):
+            return True
+        return bool(self.variants and self.variants.get("generated"))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:

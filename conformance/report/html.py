@@ -76,6 +76,8 @@ def header(doc: dict[str, Any]) -> str:
         '<span class="verdict-ok">Conforms: no error-level rule failed</span>'
         if ok
         else f'<span class="verdict-bad">Does not conform: {c["fail"]} rule check(s) failed</span>'
+        if c["fail"]
+        else '<span class="verdict-bad">Not shown to conform: nothing was judged, or a test of the suite itself failed</span>'
     )
     rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", _profile(doc.get("profile"), doc.get("dialect"))),
             *_overrides(doc.get("dialect")),
