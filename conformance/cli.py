@@ -1,7 +1,8 @@
-"""The command line: ``sse-conformance validate`` and ``sse-conformance rules``.
+"""The command line: ``sse-conformance validate``, ``rules`` and ``diff``.
 
-Exit codes: 0 every stream conforms, 1 an error-level rule failed, 2 a usage error or a path
-that could not be read (the other files are still judged).
+Exit codes: 0 every stream conforms, 1 an error-level rule failed (with ``--baseline``: a
+failure the baseline does not have), 2 a usage error or a path that could not be read (the
+other files are still judged).
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
 from .profiles import PROFILES, get_profile
-from .recordings import iter_recordings, load
+from .recordings import iter_recordings, load, recording_id
 from .rules import SECTIONS, Rule, all_rules
 
 EXCERPT = 160  # bytes of the offending event shown under a finding
@@ -57,15 +60,16 @@ def location(finding: Finding) -> str:
     return ", ".join(parts) or "whole exchange"
 
 
-def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> None:
+def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: Callable[[str], str] | None = None) -> None:
     failed = [r for r in verdict.results if r.status == FAIL]
     warned = [r for r in verdict.results if r.status == WARN]
     state = "ok" if verdict.ok else "FAIL"
     counts = f"{len(failed)} error rule(s), {len(warned)} warning rule(s)" if failed or warned else "conforms"
     out.write(f"{path}: {state} [{verdict.profile}] {counts}\n")
     for result in failed + warned:
+        tag = f"[{mark(result.rule)}] " if mark and result.status == FAIL else ""  # against a baseline: new or known
         for f in result.findings:
-            out.write(f"  {f.severity:<7} {f.rule}  ({location(f)})\n")
+            out.write(f"  {f.severity:<7} {tag}{f.rule}  ({location(f)})\n")
             for line in f.message.splitlines():
                 out.write(f"          {line}\n")
             text = excerpt(body, f)
@@ -79,6 +83,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.profile is not None:
         get_profile(args.profile)
     rules = select_rules(args.select, args.ignore)
+    base = statuses_of(load_baseline(args.baseline)) if args.baseline else None
+    known = failures_of(base) if base is not None else set()
+    current: dict[str, dict[str, str]] = {}
     code = 0
     report: list[dict[str, Any]] = []
     judged = conforming = 0
@@ -99,8 +106,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         verdict = judge(exchange, args.profile, rules)
         judged += 1
         conforming += verdict.ok
-        if not verdict.ok and code == 0:
+        exchange_id = recording_id(path, Path.cwd())  # the id validate --reports writes
+        current[exchange_id] = verdict.statuses()
+        if not verdict.ok and code == 0 and base is None:
             code = 1
+
+        def mark(rule: str, exchange_id: str = exchange_id) -> str:
+            return "known" if (exchange_id, rule) in known else "new"
         if args.format == "json":
             report.append(
                 {
@@ -112,17 +124,39 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 }
             )
         else:
-            _print_verdict(str(path), exchange.body, verdict, out)
+            _print_verdict(str(path), exchange.body, verdict, out, mark if base is not None else None)
+    comparison = compare(base, current, args.baseline) if base is not None else None
+    if comparison is not None and comparison.new and code == 0:
+        code = 1  # against a baseline only a new failure fails
     if args.format == "json":
-        json.dump({"fixtures": report}, out, indent=2, ensure_ascii=False)
+        doc: dict[str, Any] = {"fixtures": report}
+        if comparison is not None:
+            doc["baseline"] = comparison.to_json()
+        json.dump(doc, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
         out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail\n")
+        if comparison is not None:
+            out.write(render_text(comparison))
     if args.reports and paths:
         from .commands import write_recording_reports
 
-        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out)
+        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out, args.baseline)
     return code
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Compare two compliance.json files as ``--baseline`` would: exit 1 when NEW has a
+    failure OLD does not."""
+    old = load_baseline(args.old, "OLD")
+    new = load_baseline(args.new, "NEW")
+    comparison = compare(statuses_of(old), statuses_of(new), args.old)
+    if args.format == "json":
+        json.dump(comparison.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_text(comparison))
+    return 0 if comparison.ok else 1
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -185,7 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
+    val.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run (validate --reports): fail only on a failure it does not have")
     val.set_defaults(func=cmd_validate)
+
+    dif = sub.add_parser("diff", help="compare two compliance.json files: new, known and fixed failures (exit 1 on a new one)")
+    dif.add_argument("old", metavar="OLD.json", help="the baseline")
+    dif.add_argument("new", metavar="NEW.json", help="the run to judge against it")
+    dif.add_argument("--format", choices=("text", "json"), default="text")
+    dif.set_defaults(func=cmd_diff)
 
     rls = sub.add_parser("rules", help="list the rule catalogue")
     rls.add_argument("ids", nargs="*", metavar="ID")

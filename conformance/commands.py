@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from .baseline import load_baseline
 from .live.config import load_settings
 from .live.runner import new_client, run_scenario
 from .live.scenarios import SCENARIOS
@@ -28,14 +30,14 @@ REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
 
 def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="base URL of the endpoint (…/v1); default: the embedded reference endpoint")
-    p.add_argument("--model", help="model name sent in every request")
+    p.add_argument("--model", action="append", help="model name sent in every request; repeatable (or comma-separated): every scenario runs per model")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
     p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
 
 
 @contextmanager
-def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
+def embedded_endpoint(profile: str | None, fault: str | list[str] | None) -> Iterator[str]:
     """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV."""
     from .reference import create_app, serve_in_thread
 
@@ -59,7 +61,11 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     ini.write_text("[pytest]\n", encoding="utf-8")  # the user's own pytest config is not ours to run
     # rootdir is the current folder so that test ids read live/<scenario>::<rule>, not a temp path
     out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", "--endpoint", endpoint]
-    for flag, value in (("--model", args.model), ("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
+    for model in args.model or []:
+        out += ["--model", model]
+    if args.baseline:
+        out += ["--sse-baseline", str(Path(args.baseline).resolve())]
+    for flag, value in (("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
                         ("--variants", args.variants), ("--variants-seed", args.seed)):
         if value is not None:
             out += [flag, str(value)]
@@ -72,7 +78,9 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
+    settings = load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
+    if args.baseline:
+        load_baseline(args.baseline)  # not a compliance.json: a usage error before any request
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         if settings.endpoint:
             if args.fault:
@@ -84,10 +92,9 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
                 err.write("sse-conformance: --api-key-env needs --endpoint (the embedded endpoint has its own key)\n")
                 return 2
             if args.fault:
-                from .reference import FAULTS
-
-                if args.fault not in FAULTS:
-                    err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+                unknown = _unknown_faults(args.fault)
+                if unknown:
+                    err.write(f"sse-conformance: unknown fault {unknown!r} (see serve --list-faults)\n")
                     return 2
             with embedded_endpoint(settings.profile, args.fault) as url:
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
@@ -97,7 +104,15 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     return int(code)
 
 
-def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO) -> int:
+def _unknown_faults(values: list[str] | None) -> str | None:
+    """The first name in ``--fault`` values (repeatable, comma-separated) that is no fault."""
+    from .reference import FAULTS
+    from .reference.app import fault_names
+
+    return next((name for name in fault_names(values) if name.partition("@")[0] not in FAULTS), None)
+
+
+def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, baseline: str | None = None) -> int:
     """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
     live run, through the plugin's ``--sse-fixtures`` items (pytest in-process, quiet)."""
     import pytest
@@ -112,10 +127,19 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
             argv += ["--sse-fixtures", path]
         if profile:
             argv += ["--sse-profile", profile]
+        if baseline:
+            argv += ["--sse-baseline", str(Path(baseline).resolve())]
         argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
         code = pytest.main(argv)
     out.write(f"sse-conformance: reports in {reports}/: report.html, compliance.json, junit.xml\n")
     return int(code)
+
+
+def model_folder(model: str) -> str:
+    """A model's folder under ``record --out`` (several models): one path segment, readable,
+    never ``..``; the model itself is in each sidecar's request."""
+    name = re.sub(r"[^\w.@+-]", "_", model).strip(".")
+    return name or "_"
 
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -125,17 +149,25 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     target = Path(args.out)
     failures = 0
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    many = len(settings.all_models) > 1
+    folders = {model_folder(m) if many else "": m for m in settings.all_models}
+    if len(folders) < len(settings.all_models):
+        err.write(f"sse-conformance: models {', '.join(settings.all_models)} would share a folder: rename one\n")
+        return 2
     with new_client() as client:
-        for name, scenario in SCENARIOS.items():
-            if name in settings.skip:
-                out.write(f"{name}: skipped ({settings.skip[name]})\n")
-                continue
-            exchange = run_scenario(client, settings, scenario)
-            exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
-            path = save(exchange, target / f"{name}.sse")
-            state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
-            failures += exchange.problem is not None
-            out.write(f"{name}: {path} ({state})\n")
+        for model_settings in settings.per_model():
+            folder = target / model_folder(model_settings.model) if many else target  # one model: today's layout
+            for name, scenario in SCENARIOS.items():
+                shown = f"{model_settings.model}/{name}" if many else name
+                if name in settings.skip:
+                    out.write(f"{shown}: skipped ({settings.skip[name]})\n")
+                    continue
+                exchange = run_scenario(client, model_settings, scenario)
+                exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} (model {model_settings.model}) at {when}"
+                path = save(exchange, folder / f"{name}.sse")
+                state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
+                failures += exchange.problem is not None
+                out.write(f"{shown}: {path} ({state})\n")
     out.write(f"replay offline: sse-conformance validate {target}\n")
     if failures:
         err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")
@@ -156,13 +188,14 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             when = f"; only when {fault.conditional}" if fault.conditional else ""
             out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
         return 0
-    if args.fault and args.fault not in FAULTS:
-        err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+    unknown = _unknown_faults(args.fault)
+    if unknown:
+        err.write(f"sse-conformance: unknown fault {unknown!r} (see serve --list-faults)\n")
         return 2
     import uvicorn
 
     app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key, delay=args.delay)
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {args.fault or 'none'}, key {args.api_key})\n")
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {','.join(args.fault or []) or 'none'}, key {args.api_key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -171,7 +204,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
     add_live_options(run)
-    run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")
+    run.add_argument("--fault", action="append", help="with the embedded endpoint: make it break a rule (see serve --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
+    run.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run: fail only on a failure it does not have")
     run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
     run.add_argument("--variants", type=int, metavar="N", help="generated request variants, every rule checked on each (default 8; 0: off)")
     run.add_argument("--seed", type=int, metavar="SEED", help="seed of the variants (default 0: reproducible)")
@@ -186,7 +220,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument("--profile", choices=sorted(PROFILES))
-    srv.add_argument("--fault", help="break one rule on every request (see --list-faults)")
+    srv.add_argument("--fault", action="append", help="break a rule on every request (see --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
     srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
     srv.add_argument("--delay", type=float, default=0.002, help="seconds between events (default 0.002; 0 for benchmarks)")
     srv.add_argument("--list-faults", action="store_true", help="list the faults and the rules each one breaks")

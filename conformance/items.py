@@ -87,10 +87,10 @@ class LiveScenario(pytest.Collector):
 
     @property
     def exchange_id(self) -> str:
-        return f"live/{self.scenario.name}"
+        return self.name  # live/<scenario>, or live/<model>/<scenario> when a run has several models
 
     def context(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.name, "description": self.scenario.description}
+        return {"scenario": self.scenario.name, "description": self.scenario.description, "model": self.settings.model}
 
     def collect(self) -> list[pytest.Item]:
         return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if self.settings.profile in r.profiles]
@@ -109,7 +109,7 @@ class LiveScenario(pytest.Collector):
         return self._exchange, self._verdict
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return f"live/{self.scenario.name}", None, f"live/{self.scenario.name}"
+        return self.name, None, self.name
 
 
 class VariantsFailure(Exception):
@@ -136,13 +136,14 @@ class LiveVariants(pytest.Item):
             stash[CLIENT] = new_client()
         self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
         self.user_properties.append(("variants_sent", outcome.sent))
-        self._sse_variants = summary(outcome)
+        self._sse_variants = {**summary(outcome), "model": self.settings.model}
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None
         secrets = [self.settings.api_key]
-        self._sse_payload = scrub([result_payload("live/variants", outcome.exchange, r) for r in outcome.verdict.results], secrets)
-        self._sse_exchange = scrub(exchange_payload("live/variants", "live", outcome.exchange, outcome.verdict, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"}), secrets)
+        self._sse_payload = scrub([result_payload(self.name, outcome.exchange, r) for r in outcome.verdict.results], secrets)
+        context = {"scenario": "variants", "description": "the smallest generated request that breaks a rule", "model": self.settings.model}
+        self._sse_exchange = scrub(exchange_payload(self.name, "live", outcome.exchange, outcome.verdict, context), secrets)
         raise VariantsFailure()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -162,7 +163,7 @@ class LiveVariants(pytest.Item):
         return "\n".join(lines)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return "live/variants", None, "live/variants"
+        return self.name, None, self.name
 
 
 class RuleItem(pytest.Item):
@@ -234,5 +235,5 @@ class RuleItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         if isinstance(self.parent, LiveScenario):
-            return f"live/{self.parent.scenario.name}", None, f"live/{self.parent.scenario.name}::{self.rule.id}"
+            return self.parent.name, None, f"{self.parent.name}::{self.rule.id}"
         return self.path, None, f"{self.path.name}::{self.rule.id}"

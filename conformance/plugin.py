@@ -1,7 +1,9 @@
 """The pytest plugin: recordings and live scenarios become test items, one per rule.
 
 ``pytest --sse-fixtures PATH`` adds ``recording.sse::rule.id`` items; ``pytest --endpoint
-URL`` adds ``live/<scenario>::rule.id`` items. pytest's own selection (-k), output, JUnit
+URL`` adds ``live/<scenario>::rule.id`` items (``live/<model>/<scenario>::rule.id`` per model
+when ``--model`` names several). With ``--sse-baseline JSON`` a failure the baseline has too is
+reported as an expected failure (xfail): only a new failure fails the run. pytest's own selection (-k), output, JUnit
 XML, pytest-html and xdist then work on them. Each recording or scenario is captured and
 judged once (by the first of its items that runs) and every item reports its own rule's
 verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
@@ -14,16 +16,18 @@ Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.scenarios import SCENARIOS
 from .profiles import PROFILES
-from .recordings import iter_recordings
+from .recordings import iter_recordings, recording_id
 from .report import ComplianceCollector
 
 DEFAULT_VARIANTS = 8
@@ -46,12 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
     group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
-    group.addoption("--model", default=None, help="model name sent in every live request")
+    group.addoption("--model", action="append", default=None, help="model name sent in every live request; repeatable (or comma-separated): every scenario runs per model")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
+    group.addoption("--sse-baseline", default=None, metavar="PATH", help="compliance.json of an earlier run: its failures are known (xfail), only a new failure fails")
     group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
@@ -65,6 +70,40 @@ def pytest_configure(config: pytest.Config) -> None:
         active = bool(config.getoption("--sse-fixtures") or _live_requested(config))
         collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
         config.pluginmanager.register(collector, "sse-compliance")
+    _use_baseline(config)
+
+
+BASELINE = pytest.StashKey[tuple[str, set[tuple[str, str]]]]()
+
+
+def _use_baseline(config: pytest.Config) -> None:
+    """--sse-baseline: load it once per process (workers too: they decide known failures)."""
+    path = config.getoption("--sse-baseline")
+    if not path:
+        return
+    try:
+        doc = load_baseline(path)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    statuses = statuses_of(doc)
+    config.stash[BASELINE] = (str(path), failures_of(statuses))
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    if isinstance(collector, ComplianceCollector):
+        collector.use_baseline(str(path), statuses)
+
+
+def _known_failure(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failed item whose every failed rule the baseline has failing too becomes an expected
+    failure (xfail): reported, not fatal. The run then fails only on a new failure."""
+    if not report.failed or BASELINE not in item.config.stash:
+        return
+    source, known = item.config.stash[BASELINE]
+    payload = getattr(item, "_sse_payload", None)
+    results = payload if isinstance(payload, list) else [payload] if payload else []
+    failed = {(r["exchange"], r["rule"]) for r in results if r["status"] == "fail"}
+    if failed and failed <= known:
+        report.outcome = "skipped"
+        report.wasxfail = f"known failure (in baseline {source})"
 
 
 def _report_meta(config: pytest.Config) -> dict[str, Any]:
@@ -72,7 +111,8 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
     if _live_requested(config):
         try:
             s = live_settings(config)
-            return {"endpoint": s.display_url, "model": s.model, "profile": s.profile}
+            many = len(s.all_models) > 1
+            return {"endpoint": s.display_url, "model": None if many else s.model, "models": list(s.all_models), "profile": s.profile}
         except pytest.UsageError:
             return {}
     return {"endpoint": None, "model": None, "profile": config.getoption("--sse-profile") or "from each recording"}
@@ -90,6 +130,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sse_exchange = item._sse_exchange
         if isinstance(item, LiveVariants) and item._sse_variants is not None:
             report.sse_variants = item._sse_variants
+        _known_failure(item, report)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -109,11 +150,8 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         raise pytest.UsageError(str(exc)) from exc
     root = config.rootpath
     for path in recordings:
-        full = path.resolve()
-        # the test id names the recording as the user would: relative to the rootdir when
-        # inside it, else as given (never a bare "::name")
-        nodeid = str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
-        node = RecordingFile.from_parent(session, path=full, nodeid=nodeid)
+        # the test id names the recording as the user would (recording_id)
+        node = RecordingFile.from_parent(session, path=path.resolve(), nodeid=recording_id(path, root))
         items.extend(node.collect())
 
 
@@ -129,6 +167,15 @@ def live_settings(config: pytest.Config) -> Settings:
         return load_settings(options)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
+
+
+def model_prefix(model: str, many: bool) -> str:
+    """``live/`` for a run of one model (the ids of earlier reports stay the same), else
+    ``live/<model>/``: the name readable, but no whitespace, control character or ``::``
+    (pytest's separator) in a test id."""
+    if not many:
+        return "live/"
+    return "live/" + re.sub(r"[^\w.@:+/-]", "_", model).replace("::", "_") + "/"
 
 
 def _live_requested(config: pytest.Config) -> bool:
@@ -147,11 +194,18 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
         raise pytest.UsageError("--variants must be 0 (off) or more")
     if set(SCENARIOS) <= set(settings.skip) and config.getoption("--variants") == 0:
         raise pytest.UsageError("every scenario is skipped and variants are off: the run would test nothing")
-    for scenario in SCENARIOS.values():
-        node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
-        items.extend(node.collect())
-    if config.getoption("--variants") > 0:
-        items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
+    prefixes = {model_prefix(s.model, len(settings.all_models) > 1): s for s in settings.per_model()}
+    if len(prefixes) < len(settings.all_models):
+        raise pytest.UsageError(f"models {', '.join(settings.all_models)} give the same test id: rename one")
+    # variants run per model, with the same seed: the same generated requests go to every
+    # route, and a router's translation bug often lives in one provider's route only
+    for prefix, model_settings in prefixes.items():
+        for scenario in SCENARIOS.values():
+            name = prefix + scenario.name
+            node = LiveScenario.from_parent(session, name=name, nodeid=name, scenario=scenario, settings=model_settings)
+            items.extend(node.collect())
+        if config.getoption("--variants") > 0:
+            items.append(LiveVariants.from_parent(session, name=prefix + "variants", nodeid=prefix + "variants", settings=model_settings))
     for item in items:
         if isinstance(item, LiveVariants) or isinstance(getattr(item, "parent", None), LiveScenario):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
