@@ -104,6 +104,8 @@ def _known_failure(item: pytest.Item, report: pytest.TestReport) -> None:
     if failed and failed <= known:
         report.outcome = "skipped"
         report.wasxfail = f"known failure (in baseline {source})"
+    elif failed and isinstance(report.longrepr, str):  # our items' own text: say why this one fails the run
+        report.longrepr = "[new: not in the baseline] " + report.longrepr
 
 
 def _report_meta(config: pytest.Config) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("baseline")
     base = cli("run", "--fault", A, "--variants", "0", "--reports", str(tmp / "base"), "-q", cwd=tmp)
     both = cli("run", "--fault", A, "--fault", B, "--variants", "0", "--reports", str(tmp / "both"),
-               "--baseline", str(tmp / "base" / "compliance.json"), "-q", "-rx", cwd=tmp)
+               "--baseline", str(tmp / "base" / "compliance.json"), "-q", "-rfx", cwd=tmp)
     same = cli("run", "--fault", A, "--variants", "0", "--reports", str(tmp / "same"), "--baseline", "base/compliance.json", "-q", cwd=tmp)
     return {"tmp": tmp, "base": base, "both": both, "same": same}
 
@@ -150,6 +150,7 @@ def test_one_new_fault_fails_the_run_naming_only_its_rules(runs: dict[str, Any])
     assert "tools.first-fragment" in new and "chunk.role-only-first" not in new
     assert "2 new failure(s), 3 known, 0 fixed" in summary
     assert "XFAIL live/text::chunk.role-only-first - known failure (in baseline" in both.stdout
+    assert "FAILED live/tool-call::tools.first-fragment - [new: not in the baseline]" in both.stdout
     doc = json.loads((tmp / "both" / "compliance.json").read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert {(p["exchange"], p["rule"]) for p in doc["baseline"]["new"]} == {("live/tool-call", "tools.first-fragment"), ("live/parallel-tools", "tools.first-fragment")}
@@ -242,6 +243,6 @@ def test_the_pytest_plugin_xfails_known_failures(pytester: pytest.Pytester) -> N
     (pytester.path / "worse.sse").write_bytes(stream_body(*text_stream("x"), done=False))
     worse = pytester.runpytest("--sse-fixtures", str(pytester.path), "--sse-baseline=base.json", "-p", "no:cacheprovider")
     assert worse.ret == 1
-    worse.stdout.fnmatch_lines(["*FAILED worse.sse::sse.done*", "*1 failed*1 xfailed*"])
+    worse.stdout.fnmatch_lines(["*FAILED worse.sse::sse.done - [[]new: not in the baseline[]] sse.done*", "*1 failed*1 xfailed*"])
     refused = pytester.runpytest("--sse-fixtures", str(pytester.path), "--sse-baseline=ok.sse", "-p", "no:cacheprovider")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
