@@ -47,7 +47,7 @@ def make_stream(rng: random.Random, kind: str, n: int) -> bytes:
     parts = [_chunk(0, {"role": "assistant", "content": ""})]
     if kind == "reasoning":
         for _ in range(n // 3):
-            parts.append(_chunk(0, {"reasoning_details": [{"type": "reasoning.text", "text": rng.choice(WORDS) + " "}]}))
+            parts.append(_chunk(0, {"reasoning_details": [{"type": "reasoning.text", "text": rng.choice(WORDS) + " ", "index": 0}]}))
     if kind == "tools":
         args = json.dumps({"city": "Paris", "days": 3, "units": "metric"})
         parts.append(_chunk(0, {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}))

@@ -72,6 +72,8 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: 
             out.write(f"  {f.severity:<7} {tag}{f.rule}  ({location(f)})\n")
             for line in f.message.splitlines():
                 out.write(f"          {line}\n")
+            if f.severity_reason:
+                out.write(f"          Severity: {f.severity_reason}\n")
             text = excerpt(body, f)
             if text:
                 out.write(f"          | {text}\n")
@@ -163,6 +165,7 @@ def rule_json(r: Rule) -> dict[str, Any]:
     return {
         "id": r.id,
         "severity": r.severity,
+        "severity_note": r.severity_note,  # a conditional severity: when the rule reports less
         "section": r.section,
         "source": r.source,
         "profiles": sorted(r.profiles),
@@ -178,7 +181,7 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
     lines = ["| rule | severity | section | what must hold |", "|---|---|---|---|"]
     for r in rules:
         section = r.section if r.section == "suite" else f"{r.section}. {SECTIONS[r.section]}"
-        lines.append(f"| `{r.id}` | {r.severity} | {section} | {r.title} |")
+        lines.append(f"| `{r.id}` | {r.severity_text} | {section} | {r.title} |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,13 +196,19 @@ def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for r in rules:
             out.write(f"{r.id} ({r.severity}; {r.source}; profiles: {', '.join(sorted(r.profiles))})\n")
             out.write(f"  {r.title}\n  Why: {r.why}\n  Checked by: {rule_json(r)['function']}\n")
+            if r.severity_note:
+                out.write(f"  Severity: {r.severity_text}. Each finding says which applied and why.\n")
             if r.live:
                 out.write("  Judged from what a live run records (timing, the provoked scenario).\n")
             out.write("\n")
     else:
         width = max(len(r.id) for r in rules)
         for r in rules:
-            out.write(f"{r.id:<{width}}  {r.severity:<7}  §{r.section:<5}  {r.title}\n")
+            severity = r.severity + ("*" if r.severity_note else "")
+            out.write(f"{r.id:<{width}}  {severity:<8}  §{r.section:<5}  {r.title}\n")
+        if any(r.severity_note for r in rules):
+            out.write("\n* conditional severity (each finding says which applied):\n")
+            out.writelines(f"  {r.id}: {r.severity_text}\n" for r in rules if r.severity_note)
         out.write(f"\n{len(rules)} rules. `sse-conformance rules ID` for one rule's details.\n")
     return 0
 

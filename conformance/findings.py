@@ -2,7 +2,12 @@
 
 A rule yields bare ``Violation``s (a message and a location). The judge stamps them with the
 rule's metadata into ``Finding``s, and gives every rule an explicit ``RuleResult``: pass, fail,
-warn (a warning-level rule that failed) or not applicable, with the reason.
+warn (only warning-level findings) or not applicable, with the reason.
+
+Most rules have one severity. A rule with a conditional severity (``Rule.severity_note``, such
+as compat.no-bom: an error when the dropped event carries data, a warning otherwise) yields
+each Violation with the severity that applied and the reason; the Finding carries both, so a
+report says not only "warning" but why.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ class Violation(NamedTuple):
     event: Event | None = None
     offset: int | None = None
     path: str | None = None  # JSON path inside the event's payload, e.g. $.choices[0].delta.role
+    # only for rules with a conditional severity: the severity that applied, and why
+    severity: str | None = None
+    reason: str | None = None  # e.g. "warning: the dropped event carries only the role"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +44,13 @@ class Finding:
     offset: int | None = None  # raw-body byte offset
     end: int | None = None  # end of the offending bytes, for excerpts
     path: str | None = None
+    severity_reason: str | None = None  # why this severity applied (rules with a conditional severity)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "severity": self.severity,
+            "severity_reason": self.severity_reason,
             "message": self.message,
             "event": self.event,
             "offset": self.offset,
@@ -51,7 +61,7 @@ class Finding:
 @dataclass(slots=True)
 class RuleResult:
     rule: str
-    severity: str
+    severity: str  # the rule's; where it failed, the highest severity among its findings
     status: str  # pass | fail | warn | n/a
     findings: list[Finding] = field(default_factory=list)
     total: int = 0  # findings before the cap

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from .errors import UsageError
 from .exchange import Exchange
-from .findings import ERROR, FAIL, NA, PASS, WARN, Finding, RuleResult, Verdict, Violation
+from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Verdict, Violation
 from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
@@ -44,11 +44,21 @@ def select_rules(select: Sequence[str] | None = None, ignore: Sequence[str] | No
     return rules
 
 
+def _severity(rule: Rule, v: Violation) -> str:
+    """The severity a violation carries: its own where the rule declares a conditional one."""
+    if v.severity is None or v.severity == rule.severity:
+        return rule.severity
+    if rule.severity_note is None or v.severity not in (ERROR, WARNING):
+        raise ValueError(f"{rule.id} yielded severity {v.severity!r} but declares no conditional severity")
+    return v.severity
+
+
 def _finding(rule: Rule, v: Violation) -> Finding:
     ev = v.event
+    severity = _severity(rule, v)
     if ev is not None:
-        return Finding(rule.id, rule.severity, v.message, ev.index, ev.offset, ev.end, v.path)
-    return Finding(rule.id, rule.severity, v.message, None, v.offset, None, v.path)
+        return Finding(rule.id, severity, v.message, ev.index, ev.offset, ev.end, v.path, v.reason)
+    return Finding(rule.id, severity, v.message, None, v.offset, None, v.path, v.reason)
 
 
 def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
@@ -71,17 +81,21 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
             return RuleResult(rule.id, rule.severity, NA, reason=reason)
         findings: list[Finding] = []
         total = 0
+        error = False  # an error-level finding, even one past the cap, fails the rule
         for violation in rule.check(stream):
             total += 1
+            finding = _finding(rule, violation)
+            error = error or finding.severity == ERROR
             if total <= MAX_FINDINGS:
-                findings.append(_finding(rule, violation))
+                findings.append(finding)
     except Exception as exc:  # a rule must never end the run: hostile input becomes a finding
         message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
         return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
     if not findings:
         return RuleResult(rule.id, rule.severity, PASS)
-    status = FAIL if rule.severity == ERROR else WARN
-    return RuleResult(rule.id, rule.severity, status, findings, total)
+    if error:
+        return RuleResult(rule.id, ERROR, FAIL, findings, total)
+    return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
 def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:

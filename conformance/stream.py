@@ -142,6 +142,14 @@ class Stream:
         return assemble(self)
 
 
+class NonStandardJSON(ValueError):
+    """A payload uses NaN, Infinity or -Infinity: Python's json reads them, JSON has no such values."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NonStandardJSON(f"{name} is not a JSON value; JSON.parse and strict decoders reject it")
+
+
 def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None) -> Stream:
     """Parse (unless a live capture already did) and classify every event."""
     if parser is None:
@@ -166,14 +174,17 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
             obj = loads(data)
         except orjson.JSONDecodeError as exc:
             try:  # orjson refuses some valid JSON (an escaped lone surrogate, 1e400); json does not
-                obj = json.loads(data)
+                obj = json.loads(data, parse_constant=_refuse_constant)
+            except NonStandardJSON as constant:
+                items.append(Item(ev, BAD, None, f"not standard JSON ({constant})"))
+                continue
             except ValueError:
                 items.append(Item(ev, BAD, None, f"not JSON ({exc})"))
                 continue
         if type(obj) is not dict:
             items.append(Item(ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
             continue
-        if obj.get("error") is not None:
+        if obj.get("error"):  # section 0: an error that reads as false (null, {}, "", 0...) is no error
             item = Item(ev, ERROR, obj, None)
             errors.append(item)
             items.append(item)

@@ -504,6 +504,64 @@ def conformant() -> None:
     s = Stream("gen-conf-curl-01")
     add("conformant/curl-capture", frame(text_chunks(s, ["Sure", ", here", " you are."]), style="spaced"), None)
 
+    # ----- the revised spec (2026-11-29): streams that narrowly conform
+    s = Stream("gen-conf-error-markers-01")
+    ch = text_chunks(s, HELLO)
+    for c, marker in zip(ch, [None, {}, "", False, 0, [], None]):
+        c["error"] = marker
+    ok("error-null-markers", frame(ch), "Every chunk carries an `error` key that reads as false (null, {}, \"\", "
+       "false, 0, []): a no-error marker some gateways add (section 0), so no event is an error event.",
+       req=request())
+
+    s = Stream("gen-conf-reasoning-signature-01")
+    chunks = [s.role()]
+    chunks += [s.delta({"reasoning_details": [{"type": "reasoning.text", "text": t, "format": "anthropic-claude-v1",
+                                               "index": 0}]}) for t in thoughts]
+    chunks.append(s.delta({"reasoning_details": [{"type": "reasoning.text", "signature": "EqQBCkYIBRgCKkD0c2lnbmF0dXJl",
+                                                  "format": "anthropic-claude-v1", "index": 0}]}))
+    chunks += [s.text("Yes,"), s.text(" 97 is prime."), s.finish("stop", usage(14, 31))]
+    ok("reasoning-signature-only", frame(chunks),
+       "A thinking block closed by a signature-only `reasoning.text` item (no `text`), as OpenRouter sends it "
+       "(section 8); every reasoning_details entry has an index, as compat.list-delta-index asks.",
+       req=REASONING_REQUEST)
+
+    s = Stream("gen-conf-list-once-01")
+    cite = {"type": "url_citation", "url_citation": {"url": "https://example.com/paris", "title": "Paris",
+                                                     "start_index": 0, "end_index": 5}}
+    chunks = [s.role(), s.delta({"reasoning_details": [{"type": "reasoning.text", "text": "Paris is a city."}]}),
+              s.text("Paris"), s.text(" is the capital of France."), s.delta({"annotations": [cite]}),
+              s.finish("stop", usage(9, 8))]
+    ok("list-fields-once-without-index", frame(chunks, style="spaced"),
+       "`reasoning_details` and `annotations` entries without `index`, but each list field appears in only one "
+       "delta: nothing to merge, so compat.list-delta-index passes.", req=REASONING_REQUEST)
+
+    # delivery: judged on the spread of the events, not on the time since the request
+    def timed(body: bytes, times: list[float]) -> list[list[float]]:
+        return [[o, round(t, 4)] for o, t in zip(event_offsets(body), times)]
+
+    s = Stream("gen-conf-fast-model-01")
+    tokens = [w for _ in range(30) for w in (" The", " river", " runs", " past", " the", " old", " mill", " and",
+                                             " on", " to")]  # 300 tokens
+    body = frame([s.role(), *(s.text(t) for t in tokens), s.finish("stop", usage(20, 300))])
+    n = len(event_offsets(body))
+    ok("text-fast-model", body, "300 tokens, one per event, streamed at 2,000 tokens/s (0.5 ms apart) after "
+       "0.25 s: fast, but spread over 150 ms, so sse.incremental must not call it buffered (section 10).",
+       req=request(), timing=timed(body, [0.25 + i * 0.0005 for i in range(n)]), headers_at=0.2)
+
+    s = Stream("gen-conf-slow-start-01")
+    pieces = [" word"] * 40
+    body = frame([s.role(), *(s.text(p) for p in pieces), s.finish("stop", usage(20, 40))])
+    n = len(event_offsets(body))
+    ok("text-slow-start", body, "The first event arrives after 5 s (a model that thinks first), then 40 tokens "
+       "at 30 tokens/s: a long wait is not buffering (section 10).",
+       req=request(), timing=timed(body, [5.0 + i / 30 for i in range(n)]), headers_at=0.1)
+
+    s = Stream("gen-conf-short-fast-01")
+    body = frame(text_chunks(s, ["Hi", "!"]))
+    ok("text-short-fast", body, "A five-event answer that arrives within 2 ms: too short to tell buffered from "
+       "fast, so sse.incremental is not applicable (section 10).",
+       req=request(), timing=timed(body, [0.3 + i * 0.0005 for i in range(5)]), headers_at=0.29)
+
     # ----- openai profile
     o = Stream("chatcmpl-GenConfOpenAI01", model="gpt-4.1-mini-2025-04-14",
                service_tier="default", system_fingerprint="fp_5c3a1e9b20")
@@ -616,6 +674,14 @@ def v_framing() -> None:
     bad(r, "empty-data", body, "A `data:` line with an empty value dispatches an event whose payload "
         "is the empty string.", req=request())
 
+    for name, constant in (("nan", "NaN"), ("infinity", "-Infinity")):
+        s, ch = hello(f"gen-v-json-{name}")
+        body = frame(ch[:-1], done=False)
+        body += f'data: {enc(ch[-1])[:-1]},"x_score":{constant}}}\n\ndata: [DONE]\n\n'.encode()
+        bad(r, name, body, f"The last chunk carries `{constant}`: Python's json module reads it, but it is not "
+            "JSON (JSON.parse and strict decoders reject it), whatever library decodes it.",
+            fail=[r, "usage.present-last", "chunk.finish-reason-once"], req=request())
+
     r = "sse.done"
     s, ch = hello("gen-v-done-01")
     bad(r, "missing", frame(ch, done=False), "The stream ends after the usage chunk without `data: [DONE]`.",
@@ -653,6 +719,12 @@ def v_framing() -> None:
     warn_only(r, "one-burst", body, f"All {len(pieces) + 3} events arrive in one burst at 3.0 s, "
               "after the whole answer was generated (a buffering proxy).",
               req=request(), timing=[[0, 3.0]], headers_at=0.15)
+    s = Stream("gen-v-incremental-02")
+    body = frame(text_chunks(s, pieces))
+    offs = event_offsets(body)
+    warn_only(r, "role-then-burst", body, "The role chunk arrives at 0.2 s (flushed with the headers), then the "
+              f"other {len(offs) - 1} events in one write at 2.5 s: a proxy that buffers after the first event.",
+              req=request(), timing=[[0, 0.2], [offs[1], 2.5]], headers_at=0.15)
 
 
 def v_chunks() -> None:
@@ -807,6 +879,12 @@ def v_errors() -> None:
         bad(r, name, frame([s.role(), s.text("Once upon"), s.text(" a time"), err], style="compact" if i % 2 else "spaced"),
             why, req=request())
 
+    s = Stream("gen-v-errshape-04")
+    bad(r, "empty-choices", frame([s.role(), s.text("Once upon"),
+                                   {"error": {"code": "provider_error", "message": "Provider disconnected"}, "choices": []}]),
+        "The error event's `choices` is empty: it fails the shape, yet still finishes the open choice, so "
+        "chunk.finish-reason-once reports nothing more (section 6).", req=request())
+
     r = "error.done-after"
     err = {"error": {"code": "provider_error", "message": "Provider disconnected"}, "choices": [{"finish_reason": "error"}]}
     s = Stream("gen-v-errdone-01")
@@ -935,7 +1013,8 @@ def v_tools() -> None:
 
 def v_reasoning() -> None:
     def rd(t: str) -> dict[str, Any]:
-        return {"reasoning_details": [{"type": "reasoning.text", "text": t}]}
+        # with an index: reasoning_details over several deltas needs one (compat.list-delta-index)
+        return {"reasoning_details": [{"type": "reasoning.text", "text": t, "index": 0}]}
 
     r = "reasoning.before-content"
     for i, (name, field, why) in enumerate([
@@ -962,7 +1041,9 @@ def v_reasoning() -> None:
         ("item-not-object", "97 is odd.", "A `reasoning_details` item is a bare string, not an object."),
     ]):
         s = Stream(f"gen-v-rschema-0{i + 1}")
-        ch = [s.role(), s.delta({"reasoning_details": [item]}), s.delta(rd(" So it is prime.")),
+        # one delta carries the list, so compat.list-delta-index (indexes over several deltas) stays out
+        good = {"type": "reasoning.text", "text": " So it is prime."}
+        ch = [s.role(), s.delta({"reasoning_details": [item, good]}),
               s.text("Yes, 97 is prime."), s.finish("stop", usage(14, 20))]
         bad(r, name, frame(ch, style="spaced" if i % 2 else "compact"), why, req=REASONING_REQUEST)
 
@@ -1038,6 +1119,98 @@ def v_compat() -> None:
               req=request())
 
 
+def v_compat_revised() -> None:
+    """The compat rules of the revised spec (2026-11-29), with both severities where they have two."""
+    r = "compat.no-bom"
+    s = Stream("gen-v-bom-02")
+    ch = [s.role("Hello"), *(s.text(p) for p in HELLO[1:]), s.finish("stop", usage(12, 5))]
+    bad(r, "bom-before-content", b"\xef\xbb\xbf" + frame(ch),
+        "A BOM before a first event that carries content (`Hello`): the OpenAI Python SDK and httpx-sse drop "
+        "it, and the answer loses its first word (an error, section 11).", req=request())
+    s, ch = hello("gen-v-bom-03")
+    warn_only(r, "bom-before-comment", b"\xef\xbb\xbf: connected\n\n" + frame(ch),
+              "A BOM before a comment line: the BOM spoils only the comment, no event is lost (a warning).",
+              req=request())
+
+    r = "compat.no-trailing-cr"
+    o = Stream("chatcmpl-GenVTcrOpenAI01", model="gpt-4.1-mini-2025-04-14")
+    oerr = {"error": {"message": "The server had an error while processing your request.", "type": "server_error",
+                      "param": None, "code": None}}
+    chunks = [o.role(), o.text("Once"), o.text(" upon a")]
+    body = frame(chunks, done=False) + b"data: " + enc(oerr).encode() + b"\r\r"
+    bad(r, "cr-after-midstream-error", body,
+        "The stream ends with a mid-stream error event (legal under openai) whose blank line is a lone CR: "
+        "eventsource-parser never dispatches it, and the AI SDK reports a stream without a finish instead of "
+        "the error (an error, section 11).", profile="openai", req=request(model="gpt-4.1-mini"))
+
+    r = "compat.list-delta-index"
+    s = Stream("gen-v-ldi-01")
+    thoughts = ["97 is odd", " and not divisible by 3, 5 or 7;", " so it is prime."]
+    ch = [s.role(), *(s.delta({"reasoning_details": [{"type": "reasoning.text", "text": t}]}) for t in thoughts),
+          s.text("Yes, 97 is prime."), s.finish("stop", usage(14, 20))]
+    bad(r, "reasoning-details-no-index", frame(ch), "`reasoning_details` arrive in three deltas and no entry has "
+        "an `index`: the OpenAI Python SDK's stream() helper raises on the second delta.", req=REASONING_REQUEST)
+    s = Stream("gen-v-ldi-02")
+    cite = {"type": "url_citation", "url_citation": {"url": "https://example.com/paris", "title": "Paris"}}
+    ch = [s.role(), s.text("Paris"), s.delta({"content": " is lovely.", "annotations": [cite]}),
+          s.delta({"annotations": [{**cite, "index": 1}]}), s.finish("stop", usage(9, 4))]
+    bad(r, "annotations-first-without-index", frame(ch, style="spaced"),
+        "`annotations` in two deltas; the second entry has an index, the first does not.", req=request())
+    s = Stream("gen-v-ldi-03")
+    ch = [s.delta({"role": "assistant", "content": "", "reasoning_details": []}),
+          s.delta({"reasoning_details": [{"type": "reasoning.text", "text": "97 is odd."}]}),
+          s.text("Yes."), s.finish("stop", usage(14, 5))]
+    bad(r, "empty-list-counts", frame(ch), "The role delta carries `reasoning_details: []` and a later delta an "
+        "entry without `index`: an empty list counts as appearing, so the field is in two deltas.",
+        req=REASONING_REQUEST)
+
+    r = "compat.no-choice-message"
+    s = Stream("gen-v-msg-01")
+    ch = []
+    said = ""
+    for c in text_chunks(s, HELLO):
+        said += c["choices"][0]["delta"].get("content") or ""
+        c["choices"][0]["message"] = {"role": "assistant", "content": said}
+        ch.append(c)
+    bad(r, "message-on-every-chunk", frame(ch), "Every chunk's choice carries a `message` object with the text "
+        "so far beside its delta: the OpenAI Node SDK's stream() copies it over what it accumulated.", req=request())
+    s, ch = hello("gen-v-msg-02")
+    ch[-1]["choices"][0]["message"] = {"role": "assistant", "content": None}
+    bad(r, "message-on-finish", frame(ch, style="spaced"), "Only the finish chunk's choice carries a `message` "
+        "(with content null): the Node SDK's snapshot loses the streamed text.", req=request())
+
+    r = "compat.usage-last"
+    o = Stream("chatcmpl-GenVUsageLast01", model="gpt-5-2025-08-07", service_tier="default",
+               system_fingerprint=None)
+    chunks = [o.chunk([{"index": 0, "delta": {"role": "assistant", "content": "", "refusal": None},
+                        "finish_reason": None}], usage=None)]
+    chunks += [o.chunk([{"index": 0, "delta": {"content": p}, "finish_reason": None}], usage=None) for p in HELLO]
+    chunks.append(o.chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}], usage=None))
+    chunks.append(o.chunk([], usage=usage(11, 5)))
+    chunks.append(o.chunk([], usage=None, moderation={"flagged": False, "categories": {}}))
+    warn_only(r, "moderation-after-usage", frame(chunks),
+              "OpenAI profile: the usage chunk is followed by a moderation-like chunk (`choices: []`, `usage: null`; "
+              "modelled on OpenAI's own, synthetic here): the SDKs' stream() helpers end with no usage.",
+              profile="openai", req=request(model="gpt-5", stream_options={"include_usage": True}))
+    s = Stream("gen-v-usage-last-02")
+    ch = [*text_chunks(s, HELLO), s.delta({}, None)]
+    bad(r, "empty-chunk-after-usage", frame(ch), "An empty chunk follows the finish chunk that carries usage: "
+        "under sansa usage.present-last and usage.only-last fail as well (section 11 says both are reported).",
+        fail=["usage.present-last", "usage.only-last"], warn=[r], req=request())
+
+    r = "scenario.exercised"
+    s = Stream("gen-v-exercised-parallel-01")
+    frags = ['{"location": "Tok', 'yo, Japan"}']
+    ch = [s.role(None), s.delta({"tool_calls": [tool_call_head(0, "call_wx_tokyo", "get_weather")]}),
+          *(s.delta({"tool_calls": [tool_call_args(0, f)]}) for f in frags), s.finish("tool_calls", usage(40, 12))]
+    parallel = request(messages=[{"role": "user", "content": "Call get_weather and get_local_time for Tokyo, "
+                                  "in parallel, using the tools."}],
+                       tools=[WEATHER_TOOL, TIME_TOOL], tool_choice="required", parallel_tool_calls=True)
+    warn_only(r, "parallel-tools-one-call", frame(ch), "The parallel-tools scenario asked for parallel calls; "
+              "the answer has one tool call, so interleaving by index was not exercised.",
+              req=parallel, scenario="parallel-tools")
+
+
 def bad_input() -> None:
     def side(why: str, fail: list[str], **kw: Any) -> dict[str, Any]:
         d: dict[str, Any] = {"why": why, "expect": {"fail": fail, "warn": []}, "status": 200, "headers": SSE_HEADERS}
@@ -1091,7 +1264,10 @@ REAL: dict[str, tuple[str, list[str], list[str], str]] = {
     "groq-text.sse": ("sansa", [], [CID], "INDEX.md"),
     "groq-tool-call.sse": ("sansa", [], [], JUDGED),
     "mistral-incremental-tool-call.sse": ("sansa", ["chunk.role-first"], [], "INDEX.md"),
-    "mistral-reasoning.sse": ("sansa", ["chunk.schema"], [], "INDEX.md"),
+    "mistral-reasoning.sse": ("sansa", ["chunk.schema", "compat.list-delta-index"], [],
+                              "INDEX.md; compat.list-delta-index added by the revised spec (section 11, 2026-11-29): "
+                              "delta.content is a list in three deltas and its entries have no index, so the OpenAI "
+                              "Python SDK's stream() helper raises on the second"),
     "mistral-text.sse": ("sansa", [], [], JUDGED),
     "mistral-tool-call.sse": ("sansa", ["tools.index"], [], "INDEX.md"),
     "compat-anthropic-fallback-tool-call.sse": ("sansa", ["usage.present-last", "tools.index-dense", "sse.done"], [],
@@ -1158,6 +1334,7 @@ def main() -> int:
     v_reasoning()
     v_structured()
     v_compat()
+    v_compat_revised()
     bad_input()
     if args.real:
         real(args.real)

@@ -23,12 +23,13 @@ def spec_text() -> str:
 
 
 def spec_rules() -> dict[str, bool]:
-    """Rule id -> is it marked (warning) in the spec's bullet that defines it."""
+    """Rule id -> is it marked (warning) in the spec's bullet that defines it (the first bullet
+    that starts with the id: later ones, such as the change log's, only mention it)."""
     out: dict[str, bool] = {}
     for line in spec_text().splitlines():
         m = re.match(r"^- `([a-z]+\.[a-z0-9-]+)`(.*)", line)
         if m:
-            out[m.group(1)] = "(warning" in m.group(2).split(":")[0]
+            out.setdefault(m.group(1), "(warning" in m.group(2).split(":")[0])
     return out
 
 
@@ -73,3 +74,30 @@ def test_every_rule_has_a_breaking_fixture(rule: str) -> None:
 def test_readme_rule_list_is_generated_from_the_catalogue() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert rules_markdown(all_rules()) in readme, "regenerate: python scripts/update_readme.py"
+
+
+def test_conditional_severities_are_declared_and_shown_everywhere() -> None:
+    """Section 11 makes compat.no-bom and compat.no-trailing-cr errors or warnings by what a
+    client loses: the catalogue says so in every listing."""
+    import io
+
+    from conformance.cli import main
+
+    conditional = {r.id: r for r in all_rules() if r.severity_note}
+    assert set(conditional) == {"compat.no-bom", "compat.no-trailing-cr"}
+    for rule in conditional.values():
+        assert rule.severity == ERROR and rule.severity_note.startswith("error when") and "warning when" in rule.severity_note
+    out = io.StringIO()
+    main(["rules", "--format", "json"], out, io.StringIO())
+    listed = {r["id"]: r for r in json.loads(out.getvalue())}
+    assert all(listed[i]["severity_note"] == r.severity_note for i, r in conditional.items())
+    assert listed["sse.done"]["severity_note"] is None
+    out = io.StringIO()
+    main(["rules"], out, io.StringIO())
+    lines = out.getvalue().splitlines()
+    assert any(line.startswith("compat.no-bom ") and " error* " in line for line in lines)
+    assert any(line.strip().startswith("compat.no-bom: error when") for line in lines)
+    out = io.StringIO()
+    main(["rules", "compat.no-trailing-cr"], out, io.StringIO())
+    assert "Severity: error when the event never dispatched is not [DONE]" in out.getvalue()
+    assert f"| `compat.no-bom` | {conditional['compat.no-bom'].severity_note} |" in rules_markdown(all_rules())

@@ -15,7 +15,7 @@ import pytest
 
 from conformance import judge, load, select_rules
 from conformance.findings import FAIL, WARN
-from conformance.rules import get_rule
+from conformance.rules import Rule, all_rules, get_rule
 
 from .conftest import FIXTURES, SHARED
 
@@ -45,15 +45,30 @@ def _observed(path: Path) -> tuple[set[str], set[str]]:
 @pytest.mark.parametrize("path", VIOLATIONS, ids=_ids(VIOLATIONS))
 def test_violation_breaks_its_rule_alone(path: Path) -> None:
     folder = path.parent.name
+    fail, warn = _expect(path)
+    assert fail or warn, f"{path.name}: the sidecar must say what breaks"
     if folder != "bad-input":
         rule = get_rule(folder)
         only = judge(load(path), rules=select_rules([rule.id]))
         (result,) = only.results
-        assert result.status == (FAIL if rule.severity == "error" else WARN), (result.status, result.reason)
+        # a rule with a conditional severity fails on some fixtures and warns on others: the
+        # sidecar says which; a rule with one severity always reports its own
+        expected = FAIL if rule.id in fail else WARN
+        if rule.severity_note is None:
+            assert expected == (FAIL if rule.severity == "error" else WARN), f"{path.name}: the sidecar contradicts the rule's severity"
+        assert result.status == expected, (result.status, result.reason)
         assert result.findings and all(f.rule == rule.id for f in result.findings)
-    fail, warn = _expect(path)
-    assert fail or warn, f"{path.name}: the sidecar must say what breaks"
+        if rule.severity_note is not None:
+            assert all(f.severity_reason and f.severity_reason.startswith(f.severity + ":") for f in result.findings)
     assert _observed(path) == (fail, warn)
+
+
+@pytest.mark.parametrize("rule", [r for r in all_rules() if r.severity_note], ids=lambda r: r.id)
+def test_a_conditional_severity_has_fixtures_of_both_severities(rule: Rule) -> None:
+    """Both branches of the condition are shown: a fixture that fails and one that only warns."""
+    folder = FIXTURES / "violations" / rule.id
+    kinds = {("fail" if rule.id in _expect(p)[0] else "warn") for p in folder.glob("*.sse")}
+    assert kinds == {"fail", "warn"}, kinds
 
 
 @pytest.mark.parametrize("path", CONFORMANT, ids=_ids(CONFORMANT))

@@ -388,6 +388,30 @@ def test_openai_profile_usage_chunk(urls: Any) -> None:
     assert all(c["usage"] is None and "reasoning_details" not in c["choices"][0]["delta"] for c in plain)
 
 
+def test_a_prompt_can_ask_for_a_length_in_words(urls: Any) -> None:
+    assert len(deltas(capture(urls["sansa"], ask("Write about 40 words on rivers.")).body)) == 1 + 40 + 1
+    assert len(deltas(capture(urls["sansa"], ask("Write about 0 words.")).body)) == 1 + 24 + 1  # the default
+    assert len(deltas(capture(urls["sansa"], ask("Write 9999 words.", max_tokens=3)).body)) == 1 + 3 + 1
+
+
+def test_the_live_text_scenario_is_long_enough_to_judge_delivery() -> None:
+    """At the endpoint's default 2 ms per event, the live `text` scenario's answer has enough
+    events for sse.incremental to judge (not n/a), and it passes; held back and written at
+    once (the buffered fault) it warns."""
+    from conformance.live.config import load_settings
+    from conformance.live.scenarios import SCENARIOS as LIVE
+
+    settings = load_settings({"endpoint": "http://127.0.0.1:9/v1"}, env={})
+    request = LIVE["text"].request(settings)
+    with serve_in_thread(create_app()) as base:
+        ex = capture(base, request)
+        res = judge(ex).result("sse.incremental")
+        assert res is not None and res.status == "pass", res.reason
+        assert ex.timing is not None and ex.timing.arrivals[-1][1] < 1.0  # still fast
+        buffered = judge(capture(base, request, fault="buffered")).result("sse.incremental")
+        assert buffered is not None and buffered.status == "warn"
+
+
 def test_byte_per_write_arrives_in_many_reads(urls: Any) -> None:
     ex = capture(urls["sansa"], SCENARIOS["text"], fault="byte-per-write")
     assert ex.timing is not None
@@ -447,7 +471,9 @@ def test_legal_framings_really_frame_differently(urls: Any) -> None:
 
 
 def test_app_fault_and_header_override() -> None:
-    with serve_in_thread(create_app(fault="role-repeated", delay=0)) as base:
+    # a small delay: with none, the 27 events leave back to back and arrive as one burst,
+    # which sse.incremental rightly cannot tell from a buffered body
+    with serve_in_thread(create_app(fault="role-repeated", delay=0.0005)) as base:
         assert flagged(capture(base, SCENARIOS["text"])) == {"chunk.role-only-first"}
         assert flagged(capture(base, SCENARIOS["text"], fault="none")) == set()
         assert flagged(capture(base, SCENARIOS["text"], fault="usage-missing")) == {"usage.present-last"}
@@ -530,6 +556,14 @@ def test_fault_registry() -> None:
         assert set(f.rules) <= known, set(f.rules) - known
         assert f.legal == (f.rules == ()), f.name
     assert {n for n, f in FAULTS.items() if f.legal} == {"crlf", "cr", "comments", "data-no-space", "multiline-data", "byte-per-write", "html-content"}
+
+
+def test_the_revised_spec_rules_each_have_a_fault() -> None:
+    """Every rule the 2026-11-29 spec added or made conditional can be shown live; the two
+    conditional ones at their error level (fixtures show the warning level)."""
+    broken = {r for f in FAULTS.values() for r in f.rules}
+    assert {"compat.list-delta-index", "compat.no-choice-message", "compat.usage-last", "compat.no-bom", "compat.no-trailing-cr"} <= broken
+    assert "reasoning" in FAULTS["list-delta-index"].scenarios
 
 
 FORBIDDEN = ("conformance.rules", "conformance.judge", "conformance.stream", "conformance.sse")

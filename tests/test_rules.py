@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from conformance import Exchange, judge
-from conformance.findings import FAIL, NA, PASS, WARN
+from conformance import Exchange, Timing, judge
+from conformance.findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Violation
+from conformance.judge import run_rule
+from conformance.profiles import get_profile
+from conformance.rules import Rule
+from conformance.stream import decode
 
-from .conftest import USAGE, chunk, stream_body
+from .conftest import USAGE, chunk, stream_body, text_stream
 
 ERR = {"error": {"code": "provider_error", "message": "x"}, "choices": [{"finish_reason": "error"}]}
 
@@ -125,3 +130,201 @@ def test_usage_only_last_names_events_not_chunk_positions() -> None:
     body = stream_body("oops", chunk({"role": "assistant", "content": "a"}, usage=USAGE), chunk({}, "stop", usage=USAGE))
     result = judge(Exchange(body)).result("usage.only-last")
     assert result is not None and result.findings[0].message.startswith("Event #1 carries usage")
+
+
+# ---- the revised spec (2026-11-29) -------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+
+
+def result(body: bytes, rule: str, profile: str = "sansa", **kw: Any) -> Any:
+    res = judge(Exchange(body, **kw), profile).result(rule)
+    assert res is not None
+    return res
+
+
+def test_bom_is_an_error_only_when_the_dropped_event_carries_data() -> None:
+    role_only = stream_body(chunk({"role": "assistant", "content": ""}), chunk({"content": "Hi"}), chunk({}, "stop", usage=USAGE))
+    res = result(BOM + role_only, "compat.no-bom")
+    assert (res.status, res.findings[0].severity) == (WARN, WARNING)
+    assert res.findings[0].severity_reason == "warning: the dropped first event carries only the role"
+    for first in ({"role": "assistant", "content": "Hel"}, {"role": "assistant", "reasoning": "hm"},
+                  {"role": "assistant", "tool_calls": [FIRST]}, {"role": "assistant", "refusal": "no"}):
+        body = BOM + stream_body(chunk(first), chunk({}, "stop", usage=USAGE))
+        res = result(body, "compat.no-bom")
+        assert (res.status, res.severity, res.findings[0].severity) == (FAIL, ERROR, ERROR), first
+        assert res.findings[0].severity_reason.startswith("error: the dropped first event carries")
+    finish_first = BOM + stream_body(chunk({"role": "assistant"}, "stop"), chunk({}, usage=USAGE))
+    assert "finish_reason 'stop'" in result(finish_first, "compat.no-bom").findings[0].severity_reason
+    # the BOM spoils a comment line: the first event is intact
+    assert result(BOM + b": hi\n\n" + stream_body(chunk({"role": "assistant", "content": "Hel"})), "compat.no-bom").status == WARN
+    assert result(role_only, "compat.no-bom").status == PASS
+
+
+def test_trailing_cr_is_an_error_only_when_the_lost_event_is_not_done() -> None:
+    body = stream_body(*text_stream("a"))
+    assert result(body[:-1] + b"\r", "compat.no-trailing-cr").status == WARN  # [DONE] is the lost event
+    err = {"error": {"message": "boom", "type": "server_error"}}
+    cut = stream_body(chunk({"role": "assistant", "content": "a"}), err, done=False)[:-1] + b"\r"
+    res = result(cut, "compat.no-trailing-cr", "openai")
+    assert res.status == FAIL and "mid-stream error" in res.findings[0].severity_reason
+    flagged = {r.rule for r in judge(Exchange(cut), "openai").results if r.status in (FAIL, WARN)}
+    assert flagged == {"compat.no-trailing-cr"}  # under openai the error may end the stream
+    # a lone CR that ends an unterminated line dispatches nothing: only the framing is odd
+    assert result(body + b"data: x\r", "compat.no-trailing-cr").status == WARN
+    assert result(body, "compat.no-trailing-cr").status == PASS
+
+
+def test_a_rule_fails_when_any_finding_is_an_error_even_past_the_cap() -> None:
+    def check(stream: Any) -> Any:
+        for _ in range(25):
+            yield Violation("w", severity=WARNING, reason="warning: only this")
+        yield Violation("e", severity=ERROR, reason="error: this one")
+
+    rule = Rule("x.conditional", ERROR, "11", "T.", "Why it matters to clients.", check, severity_note="error when ...; warning when ...")
+    res = run_rule(rule, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    assert (res.status, res.severity, res.total, len(res.findings)) == (FAIL, ERROR, 26, 20)
+    assert {f.severity for f in res.findings} == {WARNING}
+
+    # a rule without a declared conditional severity may not change it: the suite says so
+    plain = Rule("x.plain", ERROR, "11", "T.", "Why it matters to clients.", lambda s: iter([Violation("w", severity=WARNING)]))
+    res = run_rule(plain, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    assert res.status == FAIL and "declares no conditional severity" in res.findings[0].message
+
+
+def test_list_delta_index() -> None:
+    def rd(**extra: Any) -> dict[str, Any]:
+        return {"type": "reasoning.text", "text": "t", **extra}
+
+    def body(*deltas: dict[str, Any]) -> bytes:
+        return stream_body(chunk({"role": "assistant", "content": ""}), *(chunk(d) for d in deltas), chunk({"content": "x"}), chunk({}, "stop", usage=USAGE))
+
+    assert status(body({"reasoning_details": [rd(index=0)]}, {"reasoning_details": [rd(index=0.0)]}), "compat.list-delta-index") == PASS
+    assert status(body({"reasoning_details": [rd()]}), "compat.list-delta-index") == PASS  # appears once
+    assert status(body({"reasoning_details": [rd()]}, {"annotations": [{"type": "u"}]}), "compat.list-delta-index") == PASS
+    assert status(body({"reasoning_details": [rd(index=0)]}, {"reasoning_details": [rd()]}), "compat.list-delta-index") == FAIL
+    assert status(body({"reasoning_details": []}, {"reasoning_details": [rd()]}), "compat.list-delta-index") == FAIL  # [] appears
+    assert status(body({"annotations": ["a"]}, {"annotations": [{"index": 1}]}), "compat.list-delta-index") == FAIL
+    assert status(body({"reasoning_details": [rd(index="0")]}, {"reasoning_details": [rd(index=1)]}), "compat.list-delta-index") == FAIL
+    # tool_calls have their own rules (tools.index)
+    assert status(tool_stream(FIRST, {"function": {"arguments": "{}"}}), "compat.list-delta-index") == PASS
+    # per choice: the same field once in each of two choices is no merge
+    two = stream_body(chunk({"role": "assistant", "reasoning_details": [rd()]}, index=0), chunk({"role": "assistant", "reasoning_details": [rd()]}, index=1))
+    assert status(two, "compat.list-delta-index") == PASS
+
+
+def test_no_choice_message() -> None:
+    chunks = text_stream("a", "b")
+    assert status(stream_body(*chunks), "compat.no-choice-message") == PASS
+    chunks[1]["choices"][0]["message"] = None  # null counts as absent
+    assert status(stream_body(*chunks), "compat.no-choice-message") == PASS
+    chunks[2]["choices"][0]["message"] = {"role": "assistant", "content": "ab"}
+    res = result(stream_body(*chunks), "compat.no-choice-message")
+    assert res.status == FAIL and res.findings[0].path == "$.choices[0].message" and res.findings[0].event == 2
+
+
+def test_usage_last_under_both_profiles() -> None:
+    request = {"stream_options": {"include_usage": True}}
+    after = {**chunk(), "choices": [], "moderation": {"flagged": False}}
+    body = stream_body(*text_stream("a"), after)
+    assert status(body, "compat.usage-last", "openai", request=request) == WARN
+    assert status(body, "usage.present-last", "openai", request=request) == PASS
+    assert status(body, "compat.usage-last") == WARN and status(body, "usage.present-last") == FAIL  # sansa: both
+    assert status(stream_body(*text_stream("a")), "compat.usage-last") == PASS
+    assert status(stream_body(chunk({"role": "assistant"}), chunk({}, "stop")), "compat.usage-last") == NA
+
+
+def test_error_event_without_choices_fails_its_shape_and_finishes_once() -> None:
+    for err in ({"error": {"code": "p", "message": "x"}}, {"error": {"code": "p", "message": "x"}, "choices": []}):
+        body = stream_body(chunk({"role": "assistant", "content": "a"}, index=0), chunk({"role": "assistant", "content": "b"}, index=1), err)
+        assert status(body, "error.mid-stream-shape") == FAIL
+        assert status(body, "chunk.finish-reason-once") == PASS  # it finishes both open choices
+        assert judge(Exchange(body)).message[1].finish_reason == "error"
+
+
+def test_null_error_markers_leave_a_stream_conformant() -> None:
+    chunks = text_stream("a", "b")
+    for c, marker in zip(chunks, (None, {}, "", False)):
+        c["error"] = marker
+    verdict = judge(Exchange(stream_body(*chunks)))
+    assert verdict.ok and not [r for r in verdict.results if r.status == WARN]
+    assert verdict.result("error.mid-stream-shape").status == NA  # type: ignore[union-attr]
+
+
+def test_nan_fails_json_payload() -> None:
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        payload = json.dumps(chunk({"content": "a"}))[:-1] + f', "score": {constant}}}'
+        res = result(stream_body(chunk({"role": "assistant", "content": ""}), payload, chunk({}, "stop", usage=USAGE)), "sse.json-payload")
+        assert res.status == FAIL and "not standard JSON" in res.findings[0].message
+
+
+# ---- sse.incremental on synthetic arrival times ------------------------------------------
+
+
+def timed(n_content: int, times: Any, headers_at: float = 0.1) -> Exchange:
+    """A text answer of ``n_content`` content events; ``times(k)`` is event k's arrival."""
+    body = stream_body(*text_stream(*[f" w{k}" for k in range(n_content)]))
+    offsets = [0] + [i + 2 for i in range(len(body)) if body.startswith(b"\n\n", i) and i + 2 < len(body)]
+    arrivals = tuple((off, round(times(k), 6)) for k, off in enumerate(offsets))
+    return Exchange(body, timing=Timing(arrivals, headers_at))
+
+
+def incremental(ex: Exchange) -> Any:
+    res = judge(ex).result("sse.incremental")
+    assert res is not None
+    return res
+
+
+def test_incremental_quiet_on_a_fast_model() -> None:
+    """300 tokens at 2,000 tokens/s: 150 ms of spread, nothing buffered."""
+    assert incremental(timed(300, lambda k: 0.3 + k / 2000)).status == PASS
+
+
+def test_incremental_quiet_on_a_slow_start() -> None:
+    """The first event after 5 s, then 30 tokens/s: a long wait is not buffering."""
+    assert incremental(timed(30, lambda k: 5.0 + k / 30, headers_at=0.05)).status == PASS
+    assert incremental(timed(10, lambda k: 5.0 + k / 30, headers_at=0.05)).status == NA  # 13 events: too short
+
+
+def test_incremental_fires_on_a_body_sent_in_one_write() -> None:
+    res = incremental(timed(40, lambda k: 2.0))
+    assert res.status == WARN and "buffered" in res.findings[0].message
+    # a fast burst is still a burst, whenever it comes: 300 events within 3 ms
+    assert incremental(timed(300, lambda k: 0.5 + k / 100_000)).status == WARN
+    # the role chunk flushed early, the rest held back: still one burst
+    assert incremental(timed(40, lambda k: 0.2 if k == 0 else 3.0)).status == WARN
+
+
+def test_incremental_not_applicable_to_a_stream_too_short_to_tell() -> None:
+    res = incremental(timed(3, lambda k: 0.2 + k / 5000))
+    assert res.status == NA and "too short to tell" in (res.reason or "")
+    assert incremental(timed(3, lambda k: 1.0)).status == NA  # one write, but only 6 events
+    assert judge(Exchange(stream_body(*text_stream(*["x"] * 40)))).result("sse.incremental").status == NA  # type: ignore[union-attr]
+
+
+# ---- scenario.exercised -------------------------------------------------------------------
+
+
+def test_parallel_tools_scenario_needs_two_calls() -> None:
+    second = call(1, id="call_2", type="function", function={"name": "g", "arguments": "{}"})
+    one = tool_stream({**FIRST, "function": {"name": "f", "arguments": "{}"}})
+    res = result(one, "scenario.exercised", scenario="parallel-tools")
+    assert res.status == WARN and "one tool call" in res.findings[0].message
+    two = tool_stream({**FIRST, "function": {"name": "f", "arguments": "{}"}}, second)
+    assert status(two, "scenario.exercised", scenario="parallel-tools") == PASS
+    assert status(one, "scenario.exercised", scenario="tool-call") == PASS
+    none = stream_body(*text_stream("no tools"))
+    assert "has no tool calls" in result(none, "scenario.exercised", scenario="parallel-tools").findings[0].message
+
+
+def test_list_delta_index_sees_a_content_list_alone_in_its_delta() -> None:
+    parts = [{"type": "text", "text": "a"}]
+    body = stream_body(chunk({"role": "assistant", "content": parts}), chunk({"content": parts}), chunk({}, "stop", usage=USAGE))
+    assert status(body, "compat.list-delta-index") == FAIL
+
+
+def test_bom_before_an_event_without_chunk_data_is_a_warning() -> None:
+    assert "is [DONE]" in result(BOM + b"data: [DONE]\n\n", "compat.no-bom").findings[0].severity_reason
+    assert "no JSON object" in result(BOM + stream_body("ping", *text_stream("a")), "compat.no-bom").findings[0].severity_reason
+    empty = result(BOM + stream_body(chunk({}), *text_stream("a")), "compat.no-bom")
+    assert empty.status == WARN and "nothing a client needs" in empty.findings[0].severity_reason

@@ -90,3 +90,14 @@ def test_first_error_names_path_and_received_value() -> None:
     message = get_schema("chunk.json").first_error({**chunk(), "object": "chat.completion.done"})
     assert message is not None
     assert message.startswith("$.object:") and "chat.completion.done" in message
+
+
+def test_a_signature_only_reasoning_text_item_is_legal() -> None:
+    """Section 8 (2026-11-29): reasoning.text needs text or signature; null counts as absent."""
+    assert both("reasoning-detail.json", {"type": "reasoning.text", "signature": "EqQB", "index": 0})
+    assert both("reasoning-detail.json", {"type": "reasoning.text", "text": None, "signature": "EqQB"})
+    assert both("reasoning-detail.json", {"type": "reasoning.text", "text": "hm", "signature": None})
+    assert not both("reasoning-detail.json", {"type": "reasoning.text", "text": None, "signature": None})
+    assert not both("reasoning-detail.json", {"type": "reasoning.text", "format": "unknown"})
+    assert not both("reasoning-detail.json", {"type": "reasoning.text", "signature": 7})
+    assert not both("reasoning-detail.json", {"type": "reasoning.text", "text": 7, "signature": "EqQB"})

@@ -94,3 +94,24 @@ def test_text_stream_helper_is_conformant() -> None:
     from conformance import judge
 
     assert judge(Exchange(stream_body(*text_stream("a", "b")))).ok
+
+
+def test_an_error_that_reads_as_false_is_no_error_event() -> None:
+    """Section 0: null, false, 0, "", {} and [] are no-error markers (the SDKs test for truth)."""
+    markers = [None, False, 0, 0.0, "", {}, []]
+    body = stream_body(*(chunk({"content": "x"}, error=m) for m in markers))
+    s = decode(Exchange(body), SANSA)
+    assert [i.kind for i in s.items] == [CHUNK] * len(markers) and not s.errors
+    for truthy in ({"message": "x"}, "boom", 1, True, ["x"]):
+        s = decode(Exchange(stream_body(chunk({"content": "x"}, error=truthy))), SANSA)
+        assert [i.kind for i in s.items] == [ERROR], truthy
+
+
+def test_nan_and_infinity_are_not_json_whichever_decoder_reads_them() -> None:
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        for payload in (f'{{"x": {constant}}}', f'{{"choices": [], "u": [1, {constant}]}}'):
+            (item,) = decode(Exchange(stream_body(payload)), SANSA).items
+            assert item.kind == BAD and constant in (item.problem or ""), (payload, item.problem)
+    # what orjson refuses but JSON allows still decodes (an escaped lone surrogate, 1e400)
+    (item,) = decode(Exchange(stream_body('{"a": "\\ud83d", "b": 1e400}')), SANSA).items
+    assert item.kind == CHUNK

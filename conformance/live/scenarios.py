@@ -16,6 +16,10 @@ from .config import Settings
 __all__ = ["BAD_KEY", "SCENARIOS", "Scenario"]
 
 BAD_KEY = "sk-sse-conformance-invalid-key"
+# The text answer must be long enough to judge delivery: sse.incremental needs 20 events, and
+# a model streams a word in one or two. Short enough to keep a run fast (the reference
+# endpoint answers it in 43 events, ~0.1 s at its default 2 ms per event).
+TEXT_WORDS = 40
 
 WEATHER = {
     "type": "function",
@@ -88,7 +92,11 @@ def _chat(settings: Settings, content: str, **extra: Any) -> dict[str, Any]:
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
-        Scenario("text", "plain text answer", lambda s: _chat(s, "Say hello in one short sentence.")),
+        Scenario(
+            "text",
+            f"plain text answer, long enough ({TEXT_WORDS} words) for sse.incremental to judge delivery",
+            lambda s: _chat(s, f"Write a paragraph of about {TEXT_WORDS} words on how rivers shape valleys."),
+        ),
         Scenario(
             "length",
             "max_tokens cuts the answer: finish_reason length",

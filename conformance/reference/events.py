@@ -10,6 +10,7 @@ dicts plus the literal ``"[DONE]"``, exactly as streaming.md says for the profil
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ __all__ = ["DONE", "Answer", "ChoicePlan", "ToolCallPlan", "completion_object", 
 
 DONE = "[DONE]"
 DEFAULT_WORDS = 24
+# "Write about 40 words on...": the last user message may ask for a length, as the live text
+# scenario does (long enough for sse.incremental to judge delivery). Bounded like x_length
+# is, so a prompt cannot ask for an endless answer.
+ASKED_WORDS = re.compile(r"\b(\d{1,4}) words\b")
+MAX_ASKED_WORDS = 2000
 FINGERPRINT = "fp_reference"
 
 
@@ -102,6 +108,15 @@ def _chosen_tools(req: dict[str, Any]) -> list[dict[str, Any]]:
     return ordered[: 2 if req.get("parallel_tool_calls") is not False else 1]
 
 
+def _asked_words(messages: list[Any]) -> int | None:
+    """The answer length the last user message asks for ("about 40 words"), if any."""
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    found = ASKED_WORDS.search(message_text(users[-1])) if users else None
+    if found is None or int(found.group(1)) == 0:
+        return None
+    return min(int(found.group(1)), MAX_ASKED_WORDS)
+
+
 def _plan_choice(req: dict[str, Any], k: int, tools: list[dict[str, Any]]) -> ChoicePlan:
     messages = req["messages"]
     rng = rng_for(messages, k)
@@ -125,7 +140,7 @@ def _plan_choice(req: dict[str, Any], k: int, tools: list[dict[str, Any]]) -> Ch
         answer = "".join(answer_words(rng, 6))
         plan.content = split_text(json.dumps({"answer": answer}, ensure_ascii=False), rng, 3, 9)
     else:
-        plan.content = answer_words(rng, _int(req.get("x_length")) or DEFAULT_WORDS)
+        plan.content = answer_words(rng, _int(req.get("x_length")) or _asked_words(messages) or DEFAULT_WORDS)
     limit = _int(req.get("max_tokens")) or _int(req.get("max_completion_tokens"))
     if limit is not None and limit < len(plan.content):
         plan.content = plan.content[:limit]

@@ -36,6 +36,7 @@ class Wire:
     byte_per_write: bool = False
     buffered: float = 0.0  # hold the whole body this long, then send it in one write
     drop: bool = False  # abort the connection after the payloads instead of ending the body
+    bom: bool = False  # a UTF-8 BOM before the first byte (legal, yet clients drop the first event)
 
     def materialize(self) -> list[Any]:
         """The payloads as a list (dicts and ``"[DONE]"``), for faults that edit them in place."""
@@ -60,11 +61,13 @@ def frame(wire: Wire) -> Iterator[bytes]:
     eol = wire.eol
     comment = f"{wire.comment}{eol}" if wire.comment is not None else ""
     previous: str | None = None
+    bom = "\ufeff" if wire.bom else ""  # U+FEFF encodes as EF BB BF
     for payload in wire.payloads:
         if previous is not None:
             yield previous.encode()
         body = "".join(f"{prefix}{line}{eol}" for line in _lines(payload, wire.multiline))
-        previous = f"{comment}{body}{eol}"
+        previous = f"{bom}{comment}{body}{eol}"
+        bom = ""
     if previous is not None:
         if wire.last_eol is not None:
             previous = previous[: -len(eol)] + wire.last_eol

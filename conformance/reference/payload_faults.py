@@ -71,8 +71,11 @@ def _role_missing(wire: Wire, ctx: FaultContext) -> None:
 def _usage_middle(wire: Wire, ctx: FaultContext) -> None:
     ps = wire.materialize()
     usage = next((ps[i]["usage"] for i in _chunks(ps) if ps[i].get("usage")), None)
+    if usage is None:  # openai, usage not asked for: the last chunk gets it too, as the name says
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        ps[_chunks(ps)[-1]]["usage"] = copy.deepcopy(usage)
     where = _with(ps, "content")
-    ps[where[len(where) // 2]]["usage"] = copy.deepcopy(usage or {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+    ps[where[len(where) // 2]]["usage"] = copy.deepcopy(usage)
 
 
 @fault("usage-missing", "No chunk carries usage.", ("usage.present-last",), TEXT)
@@ -110,6 +113,36 @@ def _usage_wrong_totals(wire: Wire, ctx: FaultContext) -> None:
 @fault("bad-finish-reason", "The choice finishes with 'end_turn', outside the enum.", ("chunk.finish-reason-enum",), TEXT)
 def _bad_finish(wire: Wire, ctx: FaultContext) -> None:
     _finish(wire.materialize())["finish_reason"] = "end_turn"
+
+
+@fault(
+    "usage-not-last",
+    "A moderation-like chunk (choices [], no usage) follows the usage chunk, as OpenAI's own streams do "
+    "(under sansa the last chunk then lacks usage too).",
+    ("compat.usage-last", "usage.only-last", "usage.present-last"),
+    TEXT,
+)
+def _usage_not_last(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    last = ps[_chunks(ps)[-1]]
+    extra: dict[str, Any] = {k: last[k] for k in ("id", "object", "created", "model", "system_fingerprint") if k in last}
+    extra["choices"] = []
+    if ctx.profile == "openai":
+        extra["usage"] = None
+    extra["moderation"] = {"flagged": False}
+    ps.insert(ps.index(DONE), extra)
+
+
+@fault(
+    "choice-message",
+    "The finish chunk's choice also carries a non-streaming message object with the whole answer.",
+    ("compat.no-choice-message",),
+    TEXT,
+)
+def _choice_message(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    text = "".join(_delta(ps[i]).get("content") or "" for i in _chunks(ps))
+    _finish(ps)["message"] = {"role": "assistant", "content": text}
 
 
 # ---- [DONE] and mid-stream errors ---------------------------------------------------------
@@ -190,6 +223,20 @@ def _reasoning_late(wire: Wire, ctx: FaultContext) -> None:
     ps = wire.materialize()
     moved = ps.pop(_with(ps, "reasoning")[-1])  # both profiles stream the string field
     ps.insert(_with(ps, "content")[0] + 1, moved)
+
+
+@fault(
+    "list-delta-index",
+    "reasoning_details entries lose their index, over the several deltas that carry them (sansa; openai "
+    "streams no reasoning_details).",
+    ("compat.list-delta-index",),
+    ("reasoning",),
+)
+def _list_delta_index(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    for i in _with(ps, "reasoning_details"):
+        for detail in _delta(ps[i])["reasoning_details"]:
+            detail.pop("index", None)
 
 
 @fault(

@@ -6,8 +6,10 @@ The legal framings are what a careful client must accept (CRLF, lone CR, comment
 
 from __future__ import annotations
 
+from typing import Any
+
 from .framing import Wire
-from .payload_faults import cut
+from .payload_faults import _chunks, _delta, _error, _with, cut
 from .registry import ALL_KINDS, TEXT, FaultContext, fault
 
 # ---- headers and delivery -----------------------------------------------------------------
@@ -18,7 +20,13 @@ def _content_type(wire: Wire, ctx: FaultContext) -> None:
     wire.content_type = "application/json"
 
 
-@fault("buffered", "Headers at once, then the whole body in one write after 0.7 s.", ("sse.incremental",), TEXT)
+@fault(
+    "buffered",
+    "Headers at once, then the whole body in one write after 0.7 s (on the answers long enough to judge, "
+    "not the 5-token length one).",
+    ("sse.incremental",),
+    ("text", "stream-options"),
+)
 def _buffered(wire: Wire, ctx: FaultContext) -> None:
     wire.buffered = 0.7
 
@@ -33,6 +41,36 @@ def _buffered(wire: Wire, ctx: FaultContext) -> None:
 def _drop(wire: Wire, ctx: FaultContext) -> None:
     cut(wire.materialize())
     wire.drop = True
+
+
+@fault(
+    "bom-content",
+    "A UTF-8 BOM before a first event that carries the first word with the role: the clients that drop "
+    "that event lose content (an error).",
+    ("compat.no-bom",),
+    TEXT,
+)
+def _bom_content(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    first, word = _chunks(ps)[0], _with(ps, "content")[0]
+    _delta(ps[first])["content"] = _delta(ps[word])["content"]
+    del ps[word]
+    wire.bom = True
+
+
+@fault(
+    "error-trailing-cr",
+    "After two content chunks a proper error event ends the body, its blank line a lone CR: "
+    "eventsource-parser never dispatches the error (under openai, where an error may end a stream, "
+    "that is the only fault).",
+    ("compat.no-trailing-cr", "error.done-after", "sse.done"),
+    TEXT,
+)
+def _error_trailing_cr(wire: Wire, ctx: FaultContext) -> None:
+    ps: list[Any] = wire.materialize()
+    cut(ps)
+    ps.append(_error(ctx, "error"))
+    wire.last_eol = "\r"
 
 
 # ---- legal framings: awkward, yet every rule must pass ------------------------------------

@@ -121,7 +121,8 @@ def failures(doc: dict[str, Any]) -> str:
                     f"event #{f['event']}" if f["event"] is not None else "",
                     f"byte {f['offset']}" if f["offset"] is not None else "",
                     f["path"] or "") if p) or "whole exchange"
-                out.append(f'<p class="sse-muted">at {_e(where)}</p><pre>{_e(f["message"])}</pre>{_excerpt(f.get("excerpt"))}')
+                why = f'<p class="sse-muted">Severity: {_e(f["severity_reason"])}</p>' if f.get("severity_reason") else ""
+                out.append(f'<p class="sse-muted">at {_e(where)}</p><pre>{_e(f["message"])}</pre>{why}{_excerpt(f.get("excerpt"))}')
             if res["total"] > len(res["findings"]):
                 out.append(f'<p class="sse-muted">... and {res["total"] - len(res["findings"])} more</p>')
             out.append("</div>")
@@ -165,7 +166,7 @@ def exchanges(doc: dict[str, Any]) -> str:
 
 def rule_list() -> str:
     rows = "".join(
-        f"<tr><td>{_e(r.id)}</td><td>{_e(r.severity)}</td><td>{_e(r.section if r.section == 'suite' else f'{r.section}. {SECTIONS[r.section]}')}</td><td>{_e(r.title)}</td></tr>"
+        f"<tr><td>{_e(r.id)}</td><td>{_e(r.severity_text)}</td><td>{_e(r.section if r.section == 'suite' else f'{r.section}. {SECTIONS[r.section]}')}</td><td>{_e(r.title)}</td></tr>"
         for r in all_rules()
     )
     return f'<div class="sse"><details><summary>The rules ({len(all_rules())})</summary><table><tr><th>rule</th><th>severity</th><th>section</th><th>what must hold</th></tr>{rows}</table></details></div>'

@@ -54,6 +54,15 @@ class Rule:
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
     live: bool = False  # judged only from what a live run records (timings, provoked cause)
     without_response: bool = False  # judged even when no response arrived at all
+    # A conditional severity, in words: ``severity`` is then the highest it can be, and each
+    # Violation says which applied and why (compat.no-bom: "error when the dropped first
+    # event carries data; warning when it carries only the role").
+    severity_note: str | None = None
+
+    @property
+    def severity_text(self) -> str:
+        """The severity as the catalogue shows it: ``error``, or the conditional's note."""
+        return self.severity_note or self.severity
 
     @property
     def group(self) -> str:
@@ -81,10 +90,17 @@ def rule(
     profiles: Iterable[str] = ("sansa", "openai"),
     live: bool = False,
     without_response: bool = False,
+    severity_note: str | None = None,
 ) -> Callable[[Check], Check]:
-    """Register ``check`` under ``id``; a duplicate id is a programming error."""
+    """Register ``check`` under ``id``; a duplicate id is a programming error.
+
+    ``severity_note`` declares a conditional severity: ``severity`` is the highest the rule
+    reports, and the note says when each applies ("error when ...; warning when ...").
+    """
     if severity not in (ERROR, WARNING):
         raise ValueError(f"{id}: severity must be error or warning")
+    if severity_note is not None and (severity != ERROR or not severity_note.startswith("error when")):
+        raise ValueError(f"{id}: a conditional severity declares error, its highest, and a note 'error when ...; warning when ...'")
 
     def register(check: Check) -> Check:
         old = REGISTRY.get(id)
@@ -92,7 +108,9 @@ def rule(
         # different function under a taken id is a mistake
         if old is not None and (old.check.__module__, old.check.__qualname__) != (check.__module__, check.__qualname__):
             raise ValueError(f"duplicate rule id {id!r}")
-        REGISTRY[id] = Rule(id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response)
+        REGISTRY[id] = Rule(
+            id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note
+        )
         return check
 
     return register

@@ -34,7 +34,10 @@ def _has_reasoning(stream: Stream) -> bool:
 # What each live scenario provokes, and how to see it in the answer.
 EXERCISED = {
     "tool-call": ("a tool call (the request forced one)", lambda s: any(m.tool_entries for m in s.message.values())),
-    "parallel-tools": ("tool calls (the request required them)", lambda s: any(m.tool_entries for m in s.message.values())),
+    "parallel-tools": (
+        "tool calls (the request asked for two or more, in parallel)",
+        lambda s: any(len(m.tool_calls) >= 2 for m in s.message.values()),
+    ),
     "length": ("finish_reason 'length' (max_tokens was 5)", lambda s: any(m.finish_reason == "length" for m in s.message.values())),
     "reasoning": ("reasoning (the request switched it on)", _has_reasoning),
     "structured": ("content (a JSON document was asked for)", lambda s: any(m.content.strip() for m in s.message.values())),
@@ -62,6 +65,14 @@ def exercised(stream: Stream) -> Iterator[Violation]:
     scenario = stream.exchange.scenario or ""
     what, seen = EXERCISED[scenario]
     if not seen(stream):
+        calls = max(len(m.tool_calls) for m in stream.message.values())
+        if scenario == "parallel-tools" and calls == 1:
+            yield Violation(
+                "The parallel-tools scenario's answer has one tool call, not two or more: parallel calls (interleaved by "
+                "index) were not exercised.\nIf the endpoint does not call tools in parallel, skip the scenario: "
+                '[tool.sse-conformance] skip = ["parallel-tools"]'
+            )
+            return
         yield Violation(
             f"The {scenario} scenario's answer has no {what}: the feature was not exercised, so its rules judged nothing.\n"
             f"If the endpoint does not support it, skip the scenario: [tool.sse-conformance] skip = [\"{scenario}\"]"
