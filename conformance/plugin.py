@@ -2,9 +2,9 @@
 
 ``pytest --sse-fixtures PATH`` adds ``recording.sse::rule.id`` items; ``pytest --endpoint
 URL`` adds ``live/<scenario>::rule.id`` items (``live/<model>/<scenario>::rule.id`` per model
-when ``--model`` names several). With ``--sse-baseline JSON`` a failure the baseline has too is
-reported as an expected failure (xfail): only a new failure fails the run. pytest's own selection (-k), output, JUnit
-XML, pytest-html and xdist then work on them. Each recording or scenario is captured and
+when ``--model`` names several). pytest's own selection (-k), output, JUnit XML, pytest-html
+and xdist then work on them. With ``--sse-baseline JSON`` a failure the baseline has too is
+reported as an expected failure (xfail): only a new failure fails the run. Each recording or scenario is captured and
 judged once (by the first of its items that runs) and every item reports its own rule's
 verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
 the reason, and a failed warning-level rule passes with the warning attached to the report.
