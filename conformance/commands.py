@@ -20,7 +20,7 @@ from typing import TextIO
 
 from .baseline import load_baseline
 from .live.config import load_settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS
 from .profiles import PROFILES
 from .recordings import save
@@ -34,6 +34,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
     p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
+    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
 
 
 @contextmanager
@@ -65,7 +66,7 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
         out += ["--model", model]
     if args.baseline:
         out += ["--sse-baseline", str(Path(args.baseline).resolve())]
-    for flag, value in (("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout),
+    for flag, value in (("--api-key-env", key_env), ("--sse-profile", args.profile), ("--sse-timeout", args.timeout), ("--sse-max-body", args.max_body),
                         ("--variants", args.variants), ("--variants-seed", args.seed)):
         if value is not None:
             out += [flag, str(value)]
@@ -78,7 +79,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     import pytest
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
-    settings = load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env})
+    settings = load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body})
     if args.baseline:
         load_baseline(args.baseline)  # not a compliance.json: a usage error before any request
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
@@ -144,7 +145,7 @@ def model_folder(model: str) -> str:
 
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = load_settings(
-        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout}
+        {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
     )
     target = Path(args.out)
     failures = 0
@@ -162,7 +163,12 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 if name in settings.skip:
                     out.write(f"{shown}: skipped ({settings.skip[name]})\n")
                     continue
-                exchange = run_scenario(client, model_settings, scenario)
+                try:
+                    exchange = run_scenario(client, model_settings, scenario)
+                except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                    out.write(f"{shown}: {exc}\n")
+                    failures += 1
+                    continue
                 exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} (model {model_settings.model}) at {when}"
                 path = save(exchange, folder / f"{name}.sse")
                 state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"

@@ -6,6 +6,8 @@ are stamped by the capturing side as bytes arrive; the rules only read them afte
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,16 +27,9 @@ class Timing:
 
     def time_at(self, offset: int) -> float | None:
         """Arrival time of the byte at ``offset`` (the read that delivered it)."""
-        found = None
-        lo, hi = 0, len(self.arrivals)
-        while lo < hi:  # last pair whose offset <= offset
-            mid = (lo + hi) // 2
-            if self.arrivals[mid][0] <= offset:
-                found = self.arrivals[mid][1]
-                lo = mid + 1
-            else:
-                hi = mid
-        return found
+        # bisect in C over the pairs: (offset, inf) sorts after every pair at that offset
+        at = bisect.bisect_right(self.arrivals, (offset, math.inf))
+        return self.arrivals[at - 1][1] if at else None
 
 
 @dataclass(frozen=True, slots=True)

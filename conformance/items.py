@@ -19,7 +19,7 @@ from .exchange import Exchange
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
 from .judge import judge
 from .live.config import Settings
-from .live.runner import new_client, run_scenario
+from .live.runner import NotSent, new_client, refused, run_scenario
 from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
 from .recordings import load
@@ -103,7 +103,10 @@ class LiveScenario(pytest.Collector):
             stash = self.config.stash
             if CLIENT not in stash:
                 stash[CLIENT] = new_client()
-            self._exchange = run_scenario(stash[CLIENT], self.settings, self.scenario)
+            try:
+                self._exchange = run_scenario(stash[CLIENT], self.settings, self.scenario)
+            except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                raise ScenarioSkipped(f"scenario {self.scenario.name} {exc}") from None
             self._verdict = judge(self._exchange, self.settings.profile)
         assert self._exchange is not None
         return self._exchange, self._verdict
@@ -134,6 +137,9 @@ class LiveVariants(pytest.Item):
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
+        why_not = refused(stash[CLIENT])
+        if why_not:
+            pytest.skip(f"variants {why_not}")
         self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget)
         self.user_properties.append(("variants_sent", outcome.sent))
         self._sse_variants = {**summary(outcome), "model": self.settings.model}

@@ -162,7 +162,7 @@ def test_live_runs_under_xdist_need_loadgroup(tmp_path: Path) -> None:
     refused = subprocess.run([*base, "-n", "2"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert refused.returncode == pytest.ExitCode.USAGE_ERROR and "--dist loadgroup" in refused.stderr
     grouped = subprocess.run([*base, "-n", "2", "--dist", "loadgroup", "-q"], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
-    assert grouped.returncode == 1 and "capture.complete" in grouped.stdout  # port 9 refuses: a finding, per scenario
+    assert grouped.returncode == 1 and "run.endpoint-usable" in grouped.stdout  # port 9 refuses: one clear finding
 
 
 def test_a_run_that_would_test_nothing_is_a_usage_error(tmp_path: Path) -> None:

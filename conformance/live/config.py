@@ -19,8 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
 from ..profiles import get_profile
+from .capture import DEFAULT_MAX_BODY
 
-__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "load_settings"]
+__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "load_settings", "parse_size"]
 
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
@@ -44,6 +45,7 @@ class Settings:
     # scenario name -> why this endpoint does not support it (skipped with that reason)
     skip: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
+    max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 16 MiB)
 
     @property
     def all_models(self) -> tuple[str, ...]:
@@ -95,7 +97,7 @@ def load_settings(
     env = os.environ if env is None else env
     merged: dict[str, Any] = {}
     merged.update({k.replace("-", "_"): v for k, v in _pyproject(pyproject).items()})
-    for name in ("endpoint", "model", "api_key_env", "profile", "timeout"):
+    for name in ("endpoint", "model", "api_key_env", "profile", "timeout", "max_body"):
         value = env.get(ENV_PREFIX + name.upper())
         if value:
             merged[name] = value
@@ -111,6 +113,8 @@ def load_settings(
             merged.setdefault("read_timeout", min(30.0, merged["timeout"]))
     except (TypeError, ValueError):
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
+    if "max_body" in merged:
+        merged["max_body"] = parse_size(merged["max_body"])
     get_profile(merged.get("profile", "sansa"))  # an unknown profile is the same usage error everywhere
     _check(merged)
     _models(merged)
@@ -131,6 +135,26 @@ def load_settings(
         except (httpx.InvalidURL, ValueError) as exc:
             raise UsageError(f"endpoint {settings.endpoint!r} is not a usable URL: {exc}") from None
     return settings
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+_MIN_BODY = 1024  # below this not even an error body fits: surely a typo
+
+
+def parse_size(value: Any) -> int:
+    """A byte count: an integer, or a string such as ``16MiB``, ``500kB`` or ``2000000``."""
+    text = str(value).strip().lower().replace("_", "").replace(" ", "")
+    digits = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = text[len(digits):]
+    try:
+        if isinstance(value, bool) or unit not in _UNITS:
+            raise ValueError
+        size = int(float(digits) * _UNITS[unit])
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"max_body must be a size in bytes such as 16MiB or 500000, not {value!r}") from None
+    if size < _MIN_BODY:
+        raise UsageError(f"max_body must be at least {_MIN_BODY} bytes, not {value!r}")
+    return size
 
 
 def _check(merged: dict[str, Any]) -> None:

@@ -146,6 +146,12 @@ def _message(messages: list[dict[str, Any]]) -> str:
     return f"<table>{''.join(rows)}</table>" if rows else '<p class="sse-muted">No choices.</p>'
 
 
+def _more_choices(ex: dict[str, Any]) -> str:
+    """The cut of a many-choice answer, said where the choices end."""
+    hidden = (ex.get("message_total") or 0) - len(ex.get("message") or [])
+    return f'<p class="sse-muted">{hidden:,} more choices not shown (compliance.json has the first {len(ex.get("message") or [])} too).</p>' if hidden > 0 else ""
+
+
 def exchanges(doc: dict[str, Any]) -> str:
     out = ['<div class="sse"><h2>Scenarios and recordings</h2>']
     for i, ex in enumerate(doc["exchanges"]):
@@ -159,7 +165,7 @@ def exchanges(doc: dict[str, Any]) -> str:
         if figures:
             out.append(f'<p class="sse-muted">{_e(figures)}</p>')
         out.append(f"<b>Request</b><pre>{_e(visible_json(ex.get('request')))}</pre>")
-        out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}</details>")
+        out.append(f"<b>What a client ends up with</b>{_message(ex.get('message') or [])}{_more_choices(ex)}</details>")
     out.append("</div>")
     return "".join(out)
 
