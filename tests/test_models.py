@@ -39,7 +39,7 @@ def settings(options: dict | None = None, env: dict | None = None, toml: str | N
 def test_models_come_from_a_list_repeated_options_or_commas(tmp_path: Path) -> None:
     s = settings(toml='[tool.sse-conformance]\nmodel = ["a", "b/c"]\n', tmp=tmp_path)
     assert s.all_models == ("a", "b/c") and s.model == "a"
-    assert [m.model for m in s.per_model()] == ["a", "b/c"] and all(m.all_models == (m.model,) for m in s.per_model())
+    assert [m.model for m in s.per_model()] == ["a", "b/c"] and all(m.all_models == ("a", "b/c") for m in s.per_model())
     assert settings({"model": ["x", "y,z"]}).all_models == ("x", "y", "z")
     assert settings(env={"SSE_CONFORMANCE_MODEL": "p, q"}).all_models == ("p", "q")
     assert settings({"model": ["only"]}, toml='[tool.sse-conformance]\nmodel = ["a", "b"]\n', tmp=tmp_path).all_models == ("only",)  # options win
@@ -59,6 +59,13 @@ def test_bad_model_lists_are_usage_errors(value: object, message: str) -> None:
 def test_models_is_not_a_setting_of_its_own(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="give model a list"):
         settings(toml='[tool.sse-conformance]\nmodels = ["a", "b"]\n', tmp=tmp_path)
+
+
+def test_the_run_budget_counts_every_models_scenarios() -> None:
+    from conformance.live.runner import run_budget
+
+    one, two = settings({"timeout": 10}), settings({"timeout": 10, "model": ["a", "b"]})
+    assert run_budget(two.per_model()[1]) == 2 * run_budget(one)  # the second model's scenarios get their time too
 
 
 def test_ids_keep_todays_form_for_one_model_and_carry_the_model_for_several() -> None:

@@ -52,8 +52,9 @@ class Settings:
         return self.models or (self.model,)
 
     def per_model(self) -> list[Settings]:
-        """One settings per model, each naming its model in every request."""
-        return [replace(self, model=m, models=(m,)) for m in self.all_models]
+        """One settings per model, each naming its model in every request (``models`` stays
+        the run's: the run budget counts every model's scenarios)."""
+        return [replace(self, model=m) for m in self.all_models]
 
     @property
     def url(self) -> str:
