@@ -20,7 +20,7 @@ from .baseline import compare, failures_of, load_baseline, render_text, statuses
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
-from .profiles import PROFILES, get_profile
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, load, recording_id
 from .rules import SECTIONS, Rule, all_rules
 
@@ -121,6 +121,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     "path": str(path),
                     "ok": verdict.ok,
                     "profile": verdict.profile,
+                    "dialect": verdict.dialect,
                     "findings": [f.to_json() for f in verdict.findings],
                     "rules": verdict.statuses(),
                 }
@@ -223,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="judge recorded streams (.sse files, directories recursively)")
     val.add_argument("paths", nargs="+", metavar="PATH")
-    val.add_argument("--profile", choices=sorted(PROFILES), default=None, help="default: the sidecar's, else sansa")
+    val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")

@@ -22,7 +22,7 @@ from .baseline import load_baseline
 from .live.config import load_settings
 from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS
-from .profiles import PROFILES
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import save
 
 REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
@@ -32,9 +32,15 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="base URL of the endpoint (…/v1); default: the embedded reference endpoint")
     p.add_argument("--model", action="append", help="model name sent in every request; repeatable (or comma-separated): every scenario runs per model")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
-    p.add_argument("--profile", choices=sorted(PROFILES), help="profile to judge by (default sansa)")
+    p.add_argument("--profile", metavar="PROFILE", help=f"profile to judge by: {PROFILE_HELP} (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
     p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
+
+
+def reference_profile(profile: str | None) -> str:
+    """The built-in profile the reference endpoint speaks for a dialect: the nearest of
+    sansa and openai among its bases (the endpoint knows no dialect files)."""
+    return next(name for name in get_profile(profile).lineage if name in ("openai", "sansa"))
 
 
 @contextmanager
@@ -42,7 +48,7 @@ def embedded_endpoint(profile: str | None, fault: str | list[str] | None) -> Ite
     """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV."""
     from .reference import create_app, serve_in_thread
 
-    app = create_app(profile=profile or "sansa", fault=fault)
+    app = create_app(profile=reference_profile(profile), fault=fault)
     previous = os.environ.get(REFERENCE_KEY_ENV)
     os.environ[REFERENCE_KEY_ENV] = "sk-reference"
     try:
@@ -200,8 +206,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 2
     import uvicorn
 
-    app = create_app(profile=args.profile or "sansa", fault=args.fault, api_key=args.api_key, delay=args.delay)
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {args.profile or 'sansa'}, fault {','.join(args.fault or []) or 'none'}, key {args.api_key})\n")
+    speaks = reference_profile(args.profile)
+    shown = speaks if speaks == get_profile(args.profile).name else f"{speaks}, the base of {get_profile(args.profile).name}"
+    app = create_app(profile=speaks, fault=args.fault, api_key=args.api_key, delay=args.delay)
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {','.join(args.fault or []) or 'none'}, key {args.api_key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -225,7 +233,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     srv = sub.add_parser("serve", help="run the reference endpoint")
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
-    srv.add_argument("--profile", choices=sorted(PROFILES))
+    srv.add_argument("--profile", metavar="PROFILE", help=f"{PROFILE_HELP}; a dialect is served as its built-in base (sansa or openai)")
     srv.add_argument("--fault", action="append", help="break a rule on every request (see --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
     srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
     srv.add_argument("--delay", type=float, default=0.002, help="seconds between events (default 0.002; 0 for benchmarks)")

@@ -80,6 +80,8 @@ class Verdict:
     # delivery figures in seconds (timing.summarize), when arrival times were captured
     timing: dict[str, Any] | None = None
     arrivals: list[float] = field(default_factory=list)  # event arrival times, for the timeline
+    # the profile as reports show it (Profile.summary: name, file, base, demotions, quirks)
+    dialect: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:

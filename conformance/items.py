@@ -22,6 +22,7 @@ from .live.config import Settings
 from .live.runner import NotSent, new_client, refused, run_scenario
 from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
+from .profiles import get_profile
 from .recordings import load
 from .redact import scrub
 from .report import exchange_payload, result_payload
@@ -93,7 +94,8 @@ class LiveScenario(pytest.Collector):
         return {"scenario": self.scenario.name, "description": self.scenario.description, "model": self.settings.model}
 
     def collect(self) -> list[pytest.Item]:
-        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if self.settings.profile in r.profiles]
+        profile = get_profile(self.settings.profile)
+        return [RuleItem.from_parent(self, name=r.id, rule=r) for r in all_rules() if profile.covers(r.profiles)]
 
     def judged(self) -> tuple[Exchange, Verdict]:
         reason = self.settings.skip.get(self.scenario.name)

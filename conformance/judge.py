@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 from .errors import UsageError
 from .exchange import Exchange
@@ -20,7 +21,7 @@ from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
 from .timing import arrivals, summarize
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "select_rules"]
+__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules"]
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -100,17 +101,33 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
+def run_under_profile(rule: Rule, stream: Stream) -> RuleResult:
+    """The dialect's step, after the rule's own: a rule it switches off is not run (n/a with
+    its reason); a rule it demotes fails as a warning; findings on known quirks name them."""
+    off = stream.profile.switched_off(rule.id)
+    if off is not None:
+        return RuleResult(rule.id, rule.severity, NA, reason=off)
+    return stream.profile.adjust(run_rule(rule, stream), stream.events)
+
+
 def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
     rules = all_rules() if rules is None else rules
     name = stream.profile.name
-    results = [run_rule(r, stream) for r in rules if name in r.profiles]
+    results = [run_under_profile(r, stream) for r in rules if stream.profile.covers(r.profiles)]
     try:
         message = stream.message
         timing = summarize(stream)
         times = arrivals(stream) if timing is not None else []
     except Exception:  # best effort, for reports; the rules have judged already
         message, timing, times = {}, None, []
-    return Verdict(stream.exchange.source, name, results, message, timing, times)
+    return Verdict(stream.exchange.source, name, results, message, timing, times, stream.profile.summary())
+
+
+def _folder(source: str | None) -> str | None:
+    if not source:
+        return None
+    parent = Path(source).parent
+    return str(parent) if parent.is_dir() else None
 
 
 @contextmanager
@@ -133,7 +150,13 @@ def judge(
     profile: str | Profile | None = None,
     rules: Sequence[Rule] | None = None,
 ) -> Verdict:
-    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa)."""
-    prof = profile if isinstance(profile, Profile) else get_profile(profile or exchange.profile)
+    """Judge one exchange. ``profile`` overrides the recording's own (default: sansa); a
+    recording's own .toml path is read relative to the recording."""
+    if isinstance(profile, Profile):
+        prof = profile
+    elif profile:
+        prof = get_profile(profile)
+    else:
+        prof = get_profile(exchange.profile, _folder(exchange.source))
     with _collector_paused():
         return judge_stream(decode(exchange, prof), rules)

@@ -26,7 +26,7 @@ from .errors import RecordingError, UsageError
 from .items import CLIENT, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, load_settings
 from .live.scenarios import SCENARIOS
-from .profiles import PROFILES
+from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, recording_id
 from .report import ComplianceCollector
 
@@ -44,9 +44,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--sse-profile",
-        choices=sorted(PROFILES),
         default=None,
-        help="profile: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
+        metavar="PROFILE",
+        help=f"{PROFILE_HELP}: for recordings (default: each sidecar's, else sansa) and live runs (default sansa)",
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
     group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
@@ -115,10 +115,20 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
         try:
             s = live_settings(config)
             many = len(s.all_models) > 1
-            return {"endpoint": s.display_url, "model": None if many else s.model, "models": list(s.all_models), "profile": s.profile}
+            return {"endpoint": s.display_url, "model": None if many else s.model, "models": list(s.all_models), **_profile_meta(s.profile)}
         except pytest.UsageError:
             return {}
-    return {"endpoint": None, "model": None, "profile": config.getoption("--sse-profile") or "from each recording"}
+    chosen = config.getoption("--sse-profile")
+    return {"endpoint": None, "model": None, **(_profile_meta(chosen) if chosen else {"profile": "from each recording"})}
+
+
+def _profile_meta(name: str) -> dict[str, Any]:
+    """The profile's name, and the dialect (file, base, demotions) behind it."""
+    try:
+        profile = get_profile(name)
+    except UsageError:
+        return {"profile": name}  # reported as a usage error where the run starts
+    return {"profile": profile.name, "dialect": profile.summary()}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -150,6 +160,10 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
     try:
         recordings = list(iter_recordings(paths))
     except RecordingError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    try:
+        get_profile(config.getoption("--sse-profile"))  # a bad dialect file stops the run once, not per item
+    except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
     root = config.rootpath
     for path in recordings:

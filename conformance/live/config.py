@@ -86,6 +86,9 @@ def _pyproject(path: Path | None) -> dict[str, Any]:
     section = data.get("tool", {}).get("sse-conformance", {})
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.sse-conformance] must be a table")
+    profile = section.get("profile")
+    if isinstance(profile, str) and profile.endswith(".toml"):  # a dialect file, next to the pyproject
+        section["profile"] = str(path.parent / profile)
     return section
 
 
@@ -116,7 +119,9 @@ def load_settings(
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
     if "max_body" in merged:
         merged["max_body"] = parse_size(merged["max_body"])
-    get_profile(merged.get("profile", "sansa"))  # an unknown profile is the same usage error everywhere
+    get_profile(merged.get("profile", "sansa"))  # an unknown profile or a bad dialect file: the same usage error everywhere
+    if merged.get("profile", "").endswith(".toml"):  # recordings' sidecars name the file from anywhere
+        merged["profile"] = str(Path(merged["profile"]).resolve())
     _check(merged)
     _models(merged)
     key_env = merged.get("api_key_env", DEFAULT_KEY_ENV)

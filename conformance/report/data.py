@@ -100,6 +100,7 @@ def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: V
         "id": exchange_id,
         "kind": kind,  # live | recording
         "profile": verdict.profile,
+        "dialect": verdict.dialect,
         "ok": verdict.ok,
         "request": _capped(exchange.request),
         "status": exchange.status,

@@ -55,6 +55,22 @@ def _cls(status: str) -> str:
     return {"n/a": "c-na"}.get(status, f"c-{status}")
 
 
+def _profile(name: str | None, dialect: dict[str, Any] | None) -> str:
+    """The profile's name, and for a dialect its file and base."""
+    if not dialect or not dialect.get("file"):
+        return name or "-"
+    return f"{dialect['name']} ({dialect['file']}, extends {dialect['extends']})"
+
+
+def _overrides(dialect: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """What the dialect does to the rules, each with its reason."""
+    if not dialect:
+        return []
+    rows = [(f"Demoted to warning: {d['rule']}", f"by profile {d['by']}: {d['reason']}") for d in dialect.get("demoted", [])]
+    rows += [(f"Switched off: {d['rule']}", f"by profile {d['by']}: {d['reason']}") for d in dialect.get("switched_off", [])]
+    return rows
+
+
 def header(doc: dict[str, Any]) -> str:
     c = doc["counts"]
     ok = doc["ok"]
@@ -64,7 +80,9 @@ def header(doc: dict[str, Any]) -> str:
         else f'<span class="verdict-bad">Does not conform: {c["fail"]} rule check(s) failed</span>'
     )
     models = doc.get("models") or []
-    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Models" if len(models) > 1 else "Model", ", ".join(models) or doc.get("model") or "-"), ("Profile", doc.get("profile") or "-"),
+    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Models" if len(models) > 1 else "Model", ", ".join(models) or doc.get("model") or "-"),
+            ("Profile", _profile(doc.get("profile"), doc.get("dialect"))),
+            *_overrides(doc.get("dialect")),
             ("Suite", f"sse-conformance {doc['suite']['version']}"), ("Date", doc["generated"]),
             ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
     v = doc.get("variants")
@@ -161,6 +179,8 @@ def exchanges(doc: dict[str, Any]) -> str:
                    f'{"conforms" if ex["ok"] else "does not conform"} (status {_e(ex.get("status"))}, {_e(ex.get("bytes", 0))} bytes)</summary>')
         if ex.get("problem"):
             out.append(f"<p><b>Transport:</b> {_e(ex['problem'])}</p>")
+        if ex.get("profile"):
+            out.append(f"<p><b>Profile:</b> {_e(_profile(ex['profile'], ex.get('dialect')))}</p>")
         out.append(timeline_svg(ex.get("arrivals") or [], t or None))
         if figures:
             out.append(f'<p class="sse-muted">{_e(figures)}</p>')
