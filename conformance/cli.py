@@ -8,10 +8,12 @@ other files are still judged).
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -81,9 +83,73 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: 
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
 
 
+def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str | None, bool, Any, tuple[str, dict[str, str]]]:
+    """One recording: (usage error, conforms, the report piece, (exchange id, rule statuses)).
+    The piece is what the chosen format prints for it, built here so that a worker process
+    sends back only that (a dict for json, the text otherwise), never the decoded stream."""
+    exchange_id = recording_id(path, getattr(args, "root", None) or Path.cwd())  # the id validate --reports writes
+    try:
+        exchange = load(path)
+    except RecordingError as exc:
+        return f"sse-conformance: {exc}\n", False, None, (exchange_id, {})
+    verdict = judge(exchange, args.profile, rules)
+    statuses = (exchange_id, verdict.statuses())
+    known = getattr(args, "known", None)
+
+    def mark(rule: str) -> str:
+        return "known" if known is not None and (exchange_id, rule) in known else "new"
+
+    if args.format == "json":
+        return None, verdict.ok, {
+            "path": str(path),
+            "ok": verdict.ok,
+            "profile": verdict.profile,
+            "dialect": verdict.dialect,
+            "findings": [f.to_json() for f in verdict.findings],
+            "rules": verdict.statuses(),
+        }, statuses
+    text = io.StringIO()
+    _print_verdict(str(path), exchange.body, verdict, text, mark if known is not None else None)
+    return None, verdict.ok, text.getvalue(), statuses
+
+
+# A worker's own copy of the arguments and rules, set once per process by the pool initializer.
+_WORKER: tuple[argparse.Namespace, list[Rule]] | None = None
+
+
+def _init_worker(args: argparse.Namespace) -> None:
+    global _WORKER
+    _WORKER = (args, select_rules(args.select, args.ignore))
+
+
+def _judge_in_worker(path: Any) -> tuple[str | None, bool, Any, tuple[str, dict[str, str]]]:
+    assert _WORKER is not None
+    return _judge_one(path, *_WORKER)
+
+
+def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule]) -> Iterator[tuple[str | None, bool, Any, tuple[str, dict[str, str]]]]:
+    """Each path's result, in input order: in this process (-j 1, or a single file), or from a
+    pool of processes fed chunked lists of paths (recordings are independent of each other)."""
+    jobs = min(args.jobs or os.cpu_count() or 1, len(paths))
+    if jobs <= 1:
+        for path in paths:
+            yield _judge_one(path, args, rules)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(64, len(paths) // (jobs * 8)))  # enough chunks to even out the load
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args,))
+    try:
+        yield from pool.map(_judge_in_worker, paths, chunksize=chunk)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.profile is not None:
         get_profile(args.profile)
+    if getattr(args, "jobs", None) is not None and args.jobs < 1:
+        raise UsageError(f"-j/--jobs must be at least 1, not {args.jobs}")
     rules = select_rules(args.select, args.ignore)
     base = statuses_of(load_baseline(args.baseline)) if args.baseline else None
     known = failures_of(base) if base is not None else set()
@@ -98,36 +164,21 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
-    for path in paths:
-        try:
-            exchange = load(path)
-        except RecordingError as exc:
-            err.write(f"sse-conformance: {exc}\n")
+    args.known, args.root = (frozenset(known) if base is not None else None), Path.cwd()  # workers mark new/known
+    for problem, ok, piece, statuses in _judged(paths, args, rules):
+        if problem is not None:
+            err.write(problem)
             code = 2
             continue
-        verdict = judge(exchange, args.profile, rules)
         judged += 1
-        conforming += verdict.ok
-        exchange_id = recording_id(path, Path.cwd())  # the id validate --reports writes
-        current[exchange_id] = verdict.statuses()
-        if not verdict.ok and code == 0 and base is None:
+        conforming += ok
+        current[statuses[0]] = statuses[1]
+        if not ok and code == 0 and base is None:
             code = 1
-
-        def mark(rule: str, exchange_id: str = exchange_id) -> str:
-            return "known" if (exchange_id, rule) in known else "new"
         if args.format == "json":
-            report.append(
-                {
-                    "path": str(path),
-                    "ok": verdict.ok,
-                    "profile": verdict.profile,
-                    "dialect": verdict.dialect,
-                    "findings": [f.to_json() for f in verdict.findings],
-                    "rules": verdict.statuses(),
-                }
-            )
+            report.append(piece)
         else:
-            _print_verdict(str(path), exchange.body, verdict, out, mark if base is not None else None)
+            out.write(piece)
     comparison = compare(base, current, args.baseline) if base is not None else None
     if comparison is not None and comparison.new and code == 0:
         code = 1  # against a baseline only a new failure fails
@@ -228,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
     val.add_argument("--format", choices=("text", "json"), default="text")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run (validate --reports): fail only on a failure it does not have")
     val.set_defaults(func=cmd_validate)

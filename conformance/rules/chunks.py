@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter, methodcaller
 
 from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Stream, has_reasoning
 from . import rule
 from ._util import show
+
+_obj = attrgetter("obj")
+_delta = attrgetter("delta")
+_get_role = methodcaller("get", "role")
 
 
 @rule(
@@ -20,8 +25,15 @@ from ._util import show
 def chunk_schema(stream: Stream) -> Iterator[Violation]:
     schema = get_schema(stream.profile.chunk_schema)
     is_valid = schema.is_valid
+    # Equal payload text is an equal JSON value, so its verdict is the same: a stream repeats
+    # many payloads (the same token, the empty closing delta), each validated once.
+    seen: dict[str, bool] = {}
     for item in stream.chunks:
-        if not is_valid(item.obj):
+        data = item.event.data
+        valid = seen.get(data)
+        if valid is None:
+            valid = seen[data] = is_valid(item.obj)
+        if not valid:
             detail = schema.first_error(item.obj) or "does not match the schema"
             path, _, message = detail.partition(": ")
             yield Violation(f"The chunk does not match {schema.name}: {message}", item.event, path=path)
@@ -38,6 +50,9 @@ def consistent_id(stream: Stream) -> Iterator[Violation]:
     if not stream.chunks:
         return
     first = stream.chunks[0].obj
+    objs = list(map(_obj, stream.chunks))
+    if all(list(map(methodcaller("get", key), objs)).count(first.get(key)) == len(objs) for key in ("id", "created", "model")):
+        return  # the common case, counted in C; the per-key passes below say where it changed
     for key in ("id", "created", "model"):
         want = first.get(key)
         for item in stream.chunks[1:]:
@@ -86,7 +101,10 @@ def role_first(stream: Stream) -> Iterator[Violation]:
 )
 def role_only_first(stream: Stream) -> Iterator[Violation]:
     for idx, visits in sorted(stream.choices.items()):
-        for visit in visits[1:]:
+        later = visits[1:]
+        if list(map(_get_role, map(_delta, later))).count(None) == len(later):
+            continue  # the common case, counted in C: no later delta has a role
+        for visit in later:
             role = visit.delta.get("role")
             if role is not None:
                 yield Violation(
@@ -104,10 +122,11 @@ def role_only_first(stream: Stream) -> Iterator[Violation]:
 )
 def finish_reason_enum(stream: Stream) -> Iterator[Violation]:
     allowed = stream.profile.finish_reasons
+    finishes = stream.finishes
     for idx, visits in sorted(stream.choices.items()):
-        for visit in visits:
+        for visit in map(visits.__getitem__, finishes[idx]):  # the visits whose finish_reason is not null
             fr = visit.choice.get("finish_reason")
-            if fr is not None and (not isinstance(fr, str) or fr not in allowed):
+            if not isinstance(fr, str) or fr not in allowed:
                 yield Violation(
                     f"Choice {idx} finishes with finish_reason={show(fr)}.\nExpected: null or one of {', '.join(sorted(allowed))}",
                     visit.item.event,
@@ -137,7 +156,9 @@ def finish_reason_once(stream: Stream) -> Iterator[Violation]:
     finishers = stream.error_finishes
     for idx, visits in sorted(stream.choices.items()):
         finished = None
-        for visit in visits:
+        positions = stream.finishes[idx]
+        # nothing can be wrong before the first finish: start there (after it, every visit counts)
+        for visit in visits[positions[0] :] if positions else ():
             fr = visit.choice.get("finish_reason")
             if finished is not None:
                 if fr is not None:

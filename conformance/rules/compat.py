@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter, methodcaller
 from typing import Any
 
 from ..findings import ERROR, WARNING, Violation
@@ -10,6 +11,8 @@ from ..sse import Event
 from ..stream import DONE, Stream, Visit, has_reasoning
 from . import rule
 from ._util import is_int, show
+
+_choice_of = attrgetter("choice")
 
 _DATALESS = {"event", "id", "retry"}
 
@@ -203,13 +206,9 @@ def no_choice_message(stream: Stream) -> Iterator[Violation]:
 
 
 def _last_usage(stream: Stream) -> int | None:
-    """Position in ``stream.chunks`` of the last chunk that carries usage (searched from the
-    end, where it usually is)."""
-    chunks = stream.chunks
-    for pos in range(len(chunks) - 1, -1, -1):
-        if chunks[pos].obj.get("usage") is not None:
-            return pos
-    return None
+    """Position in ``stream.chunks`` of the last chunk that carries usage."""
+    positions = stream.usage_positions
+    return positions[-1] if positions else None
 
 
 def _carries_usage(stream: Stream) -> str | None:
@@ -246,6 +245,9 @@ def usage_last(stream: Stream) -> Iterator[Violation]:
 )
 def finish_reason_key(stream: Stream) -> Iterator[Violation]:
     for idx, visits in sorted(stream.choices.items()):
+        choices = list(map(_choice_of, visits))
+        if all(map(methodcaller("__contains__", "finish_reason"), choices)):  # the common case, in C
+            continue
         for visit in visits:
             if "finish_reason" not in visit.choice:
                 yield Violation(f"A choice {idx} object has no finish_reason key.", visit.item.event, path=f"$.choices[{visit.pos}]")

@@ -170,7 +170,8 @@ def finish_reason(stream: Stream) -> Iterator[Violation]:
         fr = msg.finish_reason
         if fr is None:
             continue
-        finisher = next((v for v in stream.choices[idx] if v.choice.get("finish_reason") is not None), None)
+        positions = stream.finishes.get(idx)
+        finisher = stream.choices[idx][positions[0]] if positions else None
         event = finisher.item.event if finisher is not None else stream.error_finishes[idx].event
         if msg.tool_entries and fr not in CUT_SHORT:
             yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", event)

@@ -6,12 +6,8 @@ from collections.abc import Iterator
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Item, Stream
+from ..stream import Stream
 from . import rule
-
-
-def _carries(item: Item) -> bool:
-    return item.obj.get("usage") is not None
 
 
 def _usage_requested(stream: Stream) -> bool:
@@ -83,7 +79,7 @@ def present_last(stream: Stream) -> Iterator[Violation]:
 )
 def only_last(stream: Stream) -> Iterator[Violation]:
     chunks = stream.chunks
-    carriers = [pos for pos, item in enumerate(chunks) if _carries(item)]
+    carriers = stream.usage_positions
     if stream.profile.usage_always:
         for pos in carriers:
             if pos != len(chunks) - 1:
@@ -114,10 +110,8 @@ def only_last(stream: Stream) -> Iterator[Violation]:
 )
 def totals(stream: Stream) -> Iterator[Violation]:
     schema = get_schema("usage.json")
-    for item in stream.chunks:
+    for item in map(stream.chunks.__getitem__, stream.usage_positions):  # the chunks whose usage is not null
         usage = item.obj.get("usage")
-        if usage is None:
-            continue
         if not schema.is_valid(usage):
             yield Violation(f"The usage object does not match usage.json: {schema.first_error(usage)}", item.event, path="$.usage")
             continue
