@@ -1,7 +1,8 @@
-"""The command line: ``sse-conformance validate`` and ``sse-conformance rules``.
+"""The command line: ``sse-conformance validate``, ``rules`` and ``diff``.
 
-Exit codes: 0 every stream conforms, 1 an error-level rule failed, 2 a usage error or a path
-that could not be read (the other files are still judged).
+Exit codes: 0 every stream conforms, 1 an error-level rule failed (with ``--baseline``: a
+failure the baseline does not have), 2 a usage error or a path that could not be read (the
+other files are still judged).
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Verdict
 from .judge import judge, select_rules
 from .github import github_command, print_annotations as _print_annotations
 from .interactions import Skipped, skipped_summary
 from .profiles import PROFILE_HELP, get_profile
-from .recordings import iter_recordings, read
+from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
 
 EXCERPT = 160  # bytes of the offending event shown under a finding
@@ -61,15 +64,16 @@ def location(finding: Finding) -> str:
     return ", ".join(parts) or "whole exchange"
 
 
-def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> None:
+def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: Callable[[str], str] | None = None) -> None:
     failed = [r for r in verdict.results if r.status == FAIL]
     warned = [r for r in verdict.results if r.status == WARN]
     state = "ok" if verdict.ok else "FAIL"
     counts = f"{len(failed)} error rule(s), {len(warned)} warning rule(s)" if failed or warned else "conforms"
     out.write(f"{path}: {state} [{verdict.profile}] {counts}\n")
     for result in failed + warned:
+        tag = f"[{mark(result.rule)}] " if mark and result.status == FAIL else ""  # against a baseline: new or known
         for f in result.findings:
-            out.write(f"  {f.severity:<7} {f.rule}  ({location(f)})\n")
+            out.write(f"  {f.severity:<7} {tag}{f.rule}  ({location(f)})\n")
             for line in f.message.splitlines():
                 out.write(f"          {line}\n")
             if f.severity_reason:
@@ -79,6 +83,10 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO) -> Non
                 out.write(f"          | {text}\n")
         if result.total > len(result.findings):
             out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
+
+
+# what _judge_one sends back for one file (from a worker process too): plain data only
+Judged = tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, str]]]]
 
 
 def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str, ...]:
@@ -121,9 +129,10 @@ def _clients_or_path(args: argparse.Namespace) -> None:
         raise UsageError("validate needs at least one PATH (a .sse file or a directory)")
 
 
-def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]:
+def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Judged:
     """One recording file: (usage error, each exchange's conformance, the report piece, what
-    was skipped, the client-matrix rows). A cassette or HAR file holds several exchanges. The
+    was skipped, the client-matrix rows, each exchange's (id, rule statuses) for a baseline).
+    A cassette or HAR file holds several exchanges. The
     piece is what the chosen format prints for the file (a list of dicts for json, the text
     otherwise), built here so that a worker process sends back only that, never the decoded
     streams."""
@@ -131,9 +140,12 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], repla
         contents = read(path)
     except RecordingError as exc:  # this file is a usage error; the others are still judged
         piece = github_command("error", str(path), 1, None, "unreadable recording", str(exc)) if args.format == "github" else None
-        return f"sse-conformance: {exc}\n", [], piece, [], []
+        return f"sse-conformance: {exc}\n", [], piece, [], [], []
     except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
-        return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", [], None, [], []
+        return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", [], None, [], [], []
+    file_id = recording_id(Path(path), getattr(args, "root", None) or Path.cwd())  # the id validate --reports writes
+    known = getattr(args, "known", None)
+    statuses: list[tuple[str, dict[str, str]]] = []
     oks: list[bool] = []
     entries: list[dict[str, Any]] = []
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -145,6 +157,12 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], repla
         readings = replayer.replay(recorded.exchange) if replayer is not None else None
         verdict = judge(recorded.exchange, args.profile, rules, readings)
         oks.append(verdict.ok)
+        exchange_id = file_id + (recorded.id[len(str(path)):] if recorded.id.startswith(str(path)) else "")
+        statuses.append((exchange_id, verdict.statuses()))
+
+        def mark(rule: str, exchange_id: str = exchange_id) -> str:
+            return "known" if known is not None and (exchange_id, rule) in known else "new"
+
         row = _client_row(verdict) if replayer is not None else None
         if row is not None:
             rows.append((recorded.id, row))
@@ -161,8 +179,8 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], repla
         elif args.format == "github":
             _print_annotations(recorded, verdict, text)
         else:
-            _print_verdict(recorded.id, recorded.exchange.body, verdict, text)
-    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped), rows
+            _print_verdict(recorded.id, recorded.exchange.body, verdict, text, mark if known is not None else None)
+    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped), rows, statuses
 
 
 # A worker's own copy of the arguments and rules, set once per process by the pool initializer.
@@ -174,12 +192,12 @@ def _init_worker(args: argparse.Namespace) -> None:
     _WORKER = (args, select_rules(args.select, args.ignore))
 
 
-def _judge_in_worker(path: Any) -> tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]:
+def _judge_in_worker(path: Any) -> Judged:
     assert _WORKER is not None
     return _judge_one(path, *_WORKER)
 
 
-def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Iterator[tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]]]]:
+def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Iterator[Judged]:
     """Each path's result, in input order: in this process (-j 1, a single file, or client
     replay, whose one Node process serves the whole run), or from a pool of processes fed
     chunked lists of paths (recordings are independent of each other)."""
@@ -216,6 +234,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err: TextIO, replayer: Any) -> int:
     matrix: list[tuple[str, dict[str, Any]]] = []
+    base = statuses_of(load_baseline(args.baseline)) if args.baseline else None
+    known = failures_of(base) if base is not None else set()
+    current: dict[str, dict[str, str]] = {}
     code = 0
     report: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
@@ -227,7 +248,8 @@ def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err:
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
             code = 2
-    for problem, oks, piece, skips, rows in _judged(paths, args, rules, replayer):
+    args.known, args.root = (frozenset(known) if base is not None else None), Path.cwd()  # workers mark new/known
+    for problem, oks, piece, skips, rows, statuses in _judged(paths, args, rules, replayer):
         skipped.extend(skips)
         if problem is not None:
             err.write(problem)
@@ -238,13 +260,17 @@ def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err:
         judged += len(oks)
         conforming += sum(oks)
         matrix.extend(rows)
-        if not all(oks) and code == 0:
+        current.update(statuses)
+        if not all(oks) and code == 0 and base is None:
             code = 1
         if args.format == "json":
             report.extend(piece)
         else:
             out.write(piece)
     versions = replayer.versions() if replayer is not None else {}
+    comparison = compare(base, current, args.baseline) if base is not None else None
+    if comparison is not None and comparison.new and code == 0:
+        code = 1  # against a baseline only a new failure fails
     if args.format == "json":
         document: dict[str, Any] = {"fixtures": report}
         if skipped:
@@ -253,6 +279,8 @@ def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err:
             from .clients import PIECES_NOTE
 
             document["clients"] = {"versions": versions, "pieces": PIECES_NOTE}
+        if comparison is not None:
+            document["baseline"] = comparison.to_json()
         json.dump(document, out, indent=2, ensure_ascii=False)
         out.write("\n")
     else:
@@ -260,11 +288,13 @@ def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err:
             _print_client_matrix(matrix, versions, out)
         tail = f"; {skipped_summary(skipped)}" if skipped else ""
         out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail{tail}\n")
+        if comparison is not None:
+            out.write(render_text(comparison))
     if args.reports and paths:
         from .commands import write_recording_reports
 
         write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out,
-                                clients=replayer.clients if replayer is not None else ())
+                                clients=replayer.clients if replayer is not None else (), baseline=args.baseline)
     return code
 
 
@@ -281,6 +311,20 @@ def _client_row(verdict: Verdict) -> dict[str, dict[str, Any]]:
 
     results = {r.rule: {"status": r.status, "reason": r.reason, "findings": [f.to_json() for f in r.findings]} for r in verdict.results}
     return cells(results)
+
+
+def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Compare two compliance.json files as ``--baseline`` would: exit 1 when NEW has a
+    failure OLD does not."""
+    old = load_baseline(args.old, "OLD")
+    new = load_baseline(args.new, "NEW")
+    comparison = compare(statuses_of(old), statuses_of(new), args.old)
+    if args.format == "json":
+        json.dump(comparison.to_json(), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        out.write(render_text(comparison))
+    return 0 if comparison.ok else 1
 
 
 def rule_json(r: Rule) -> dict[str, Any]:
@@ -354,7 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "
                           "see README); default: [tool.sse-conformance] clients, else none")
+    val.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run (validate --reports): fail only on a failure it does not have")
     val.set_defaults(func=cmd_validate)
+
+    dif = sub.add_parser("diff", help="compare two compliance.json files: new, known and fixed failures (exit 1 on a new one)")
+    dif.add_argument("old", metavar="OLD.json", help="the baseline")
+    dif.add_argument("new", metavar="NEW.json", help="the run to judge against it")
+    dif.add_argument("--format", choices=("text", "json"), default="text")
+    dif.set_defaults(func=cmd_diff)
 
     rls = sub.add_parser("rules", help="list the rule catalogue")
     rls.add_argument("ids", nargs="*", metavar="ID")

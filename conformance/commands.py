@@ -22,6 +22,7 @@ from typing import TextIO
 
 from .exchange import Exchange
 from .judge import judge
+from .baseline import load_baseline
 from .live.config import load_settings
 from .live.runner import NotSent, new_client, run_scenario
 from .live.scenarios import SCENARIOS, skipping
@@ -34,7 +35,7 @@ REFERENCE_KEY_ENV = "SSE_CONFORMANCE_REFERENCE_KEY"
 
 def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="base URL of the endpoint (…/v1); default: the embedded reference endpoint")
-    p.add_argument("--model", help="model name sent in every request")
+    p.add_argument("--model", action="append", help="model name sent in every request; repeatable (or comma-separated): every scenario runs per model")
     p.add_argument("--api-key-env", metavar="VAR", help="environment variable holding the API key (default SSE_CONFORMANCE_API_KEY)")
     p.add_argument("--profile", metavar="PROFILE", help=f"profile to judge by: {PROFILE_HELP} (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
@@ -49,7 +50,7 @@ def reference_profile(profile: str | None) -> str:
 
 
 @contextmanager
-def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
+def embedded_endpoint(profile: str | None, fault: str | list[str] | None) -> Iterator[str]:
     """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV.
 
     The key is random per run: the reports star every 4 characters of a key wherever the
@@ -74,14 +75,13 @@ def embedded_endpoint(profile: str | None, fault: str | None) -> Iterator[str]:
 
 # run's options -> the plugin's (which avoids names that other pytest plugins own)
 PASSED_ON: tuple[tuple[str, str], ...] = (
-    ("model", "--model"),
     ("profile", "--sse-profile"),
     ("timeout", "--sse-timeout"),
     ("max_body", "--sse-max-body"),
     ("variants", "--variants"),
     ("seed", "--variants-seed"),
 )
-REPEATED: tuple[tuple[str, str], ...] = (("skip", "--sse-skip"),)  # options given once per value
+REPEATED: tuple[tuple[str, str], ...] = (("model", "--model"), ("skip", "--sse-skip"))  # options given once per value
 # by default pytest's own output is reduced to a progress line: the plugin's summary says the
 # rest (verdict, scenarios, failures, warnings, reports); -v brings pytest's detail back
 QUIET = ["-qq", "--no-header", "-rN", "--tb=no"]
@@ -126,6 +126,8 @@ def _pytest_args(args: argparse.Namespace, endpoint: str, key_env: str | None, e
     out = [str(empty), "-c", str(ini), "--rootdir", str(Path.cwd()), "-p", "no:cacheprovider", *_plugins(extra), "--endpoint", endpoint]
     if key_env is not None:
         out += ["--api-key-env", key_env]
+    if args.baseline:
+        out += ["--sse-baseline", str(Path(args.baseline).resolve())]
     for name, flag in PASSED_ON:
         value = getattr(args, name, None)
         if value is not None:
@@ -172,9 +174,11 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
     settings = skipping(
-        load_settings({"endpoint": args.endpoint, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body}),
+        load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body}),
         args.skip,
     )
+    if args.baseline:
+        load_baseline(args.baseline)  # not a compliance.json: a usage error before any request
     paths = report_paths(args.reports)
     _clear(paths)
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
@@ -188,10 +192,9 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
                 err.write("sse-conformance: --api-key-env needs --endpoint (the embedded endpoint has its own key)\n")
                 return 2
             if args.fault:
-                from .reference import FAULTS
-
-                if args.fault not in FAULTS:
-                    err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+                unknown = _unknown_faults(args.fault)
+                if unknown:
+                    err.write(f"sse-conformance: unknown fault {unknown!r} (see serve --list-faults)\n")
                     return 2
             with embedded_endpoint(settings.profile, args.fault) as url:
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
@@ -201,7 +204,15 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     return int(code)
 
 
-def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, clients: tuple[str, ...] = ()) -> int:
+def _unknown_faults(values: list[str] | None) -> str | None:
+    """The first name in ``--fault`` values (repeatable, comma-separated) that is no fault."""
+    from .reference import FAULTS
+    from .reference.app import fault_names
+
+    return next((name for name in fault_names(values) if name.partition("@")[0] not in FAULTS), None)
+
+
+def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, clients: tuple[str, ...] = (), baseline: str | None = None) -> int:
     """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
     live run, through the plugin's ``--sse-fixtures`` items (pytest in-process). validate
     prints its own verdicts: pytest's output (and the plugin's summary) is kept off stdout,
@@ -222,6 +233,8 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
         argv += ["--sse-clients", ",".join(clients) or "none"]  # what validate replayed, not the pyproject's
         if clients:  # validate imported the SDKs (anyio, a pytest plugin) before this pytest run: not a problem
             argv += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        if baseline:
+            argv += ["--sse-baseline", str(Path(baseline).resolve())]
         argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
@@ -248,6 +261,13 @@ def redacted_recording(raw: Exchange, scrubber: Scrubber, profile: str | None) -
     return written, changed
 
 
+def model_folder(model: str) -> str:
+    """A model's folder under ``record --out`` (several models): one path segment, readable,
+    never ``..``; the model itself is in each sidecar's request."""
+    name = re.sub(r"[^\w.@+-]", "_", model).strip(".")
+    return name or "_"
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = skipping(
         load_settings(
@@ -259,25 +279,33 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     failures = 0
     when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     scrubber = Scrubber([settings.api_key])
+    many = len(settings.all_models) > 1
+    folders = {model_folder(m) if many else "": m for m in settings.all_models}
+    if len(folders) < len(settings.all_models):
+        err.write(f"sse-conformance: models {', '.join(settings.all_models)} would share a folder: rename one\n")
+        return 2
     with new_client() as client:
-        for name, scenario in SCENARIOS.items():
-            if name in settings.skip:
-                out.write(f"{name}: skipped ({settings.skip[name]})\n")
-                continue
-            try:
-                raw = run_scenario(client, settings, scenario)
-            except NotSent as exc:  # the plain request was refused, or the run's time is spent
-                out.write(f"{name}: {exc}\n")
-                failures += 1
-                continue
-            exchange, changed = redacted_recording(raw, scrubber, settings.profile)
-            exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} at {when}"
-            path = save(exchange, target / f"{name}.sse")
-            state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
-            failures += exchange.problem is not None
-            out.write(f"{name}: {path} ({state})\n")
-            if changed:
-                err.write(f"sse-conformance: {name}: redacting the key changes the verdict of {', '.join(changed)}; the recording cannot replay it exactly\n")
+        for model_settings in settings.per_model():
+            folder = target / model_folder(model_settings.model) if many else target  # one model: today's layout
+            for name, scenario in SCENARIOS.items():
+                shown = f"{model_settings.model}/{name}" if many else name
+                if name in settings.skip:
+                    out.write(f"{shown}: skipped ({settings.skip[name]})\n")
+                    continue
+                try:
+                    raw = run_scenario(client, model_settings, scenario)
+                except NotSent as exc:  # the plain request was refused, or the run's time is spent
+                    out.write(f"{shown}: {exc}\n")
+                    failures += 1
+                    continue
+                exchange, changed = redacted_recording(raw, scrubber, settings.profile)
+                exchange.extra["source"] = f"recorded by sse-conformance record from {settings.display_url} (model {model_settings.model}) at {when}"
+                path = save(exchange, folder / f"{name}.sse")
+                state = exchange.problem or f"status {exchange.status}, {len(exchange.body):,} bytes"
+                failures += exchange.problem is not None
+                out.write(f"{shown}: {path} ({state})\n")
+                if changed:
+                    err.write(f"sse-conformance: {shown}: redacting the key changes the verdict of {', '.join(changed)}; the recording cannot replay it exactly\n")
     out.write(f"replay offline: sse-conformance validate {target}\n")
     if failures:
         err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")
@@ -298,8 +326,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             when = f"; only when {fault.conditional}" if fault.conditional else ""
             out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
         return 0
-    if args.fault and args.fault not in FAULTS:
-        err.write(f"sse-conformance: unknown fault {args.fault!r} (see serve --list-faults)\n")
+    unknown = _unknown_faults(args.fault)
+    if unknown:
+        err.write(f"sse-conformance: unknown fault {unknown!r} (see serve --list-faults)\n")
         return 2
     import uvicorn
 
@@ -307,7 +336,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     shown = speaks if speaks == get_profile(args.profile).name else f"{speaks}, the base of {get_profile(args.profile).name}"
     app = create_app(profile=speaks, fault=args.fault, api_key=args.api_key, delay=args.delay)
     key = args.api_key if args.api_key == "sk-reference" else "as given by --api-key"  # a chosen key is not echoed
-    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {args.fault or 'none'}, key {key})\n")
+    out.write(f"reference endpoint: http://{args.host}:{args.port}/v1 (profile {shown}, fault {','.join(args.fault or []) or 'none'}, key {key})\n")
     out.flush()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
@@ -316,7 +345,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
     add_live_options(run)
-    run.add_argument("--fault", help="with the embedded endpoint: make it break a rule (see serve --list-faults)")
+    run.add_argument("--fault", action="append", help="with the embedded endpoint: make it break a rule (see serve --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
+    run.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run: fail only on a failure it does not have")
     run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
     run.add_argument("--variants", type=int, metavar="N", help="generated request variants, every rule checked on each (default 8; 0: off)")
     run.add_argument("--seed", type=int, metavar="SEED", help="seed of the variants (default 0: reproducible)")
@@ -333,7 +363,7 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     srv.add_argument("--host", default="127.0.0.1")
     srv.add_argument("--port", type=int, default=8000)
     srv.add_argument("--profile", metavar="PROFILE", help=f"{PROFILE_HELP}; a dialect is served as its built-in base (sansa or openai)")
-    srv.add_argument("--fault", help="break one rule on every request (see --list-faults)")
+    srv.add_argument("--fault", action="append", help="break a rule on every request (see --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
     srv.add_argument("--api-key", default="sk-reference", help="the key clients must send (default sk-reference)")
     srv.add_argument("--delay", type=float, default=0.002, help="seconds between events (default 0.002; 0 for benchmarks)")
     srv.add_argument("--list-faults", action="store_true", help="list the faults and the rules each one breaks")

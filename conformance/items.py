@@ -237,10 +237,10 @@ class LiveScenario(Judged, pytest.Collector):
 
     @property
     def exchange_id(self) -> str:
-        return f"live/{self.scenario.name}"
+        return self.name  # live/<scenario>, or live/<model>/<scenario> when a run has several models
 
     def context(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.name, "description": self.scenario.description}
+        return {"scenario": self.scenario.name, "description": self.scenario.description, "model": self.settings.model}
 
     def secrets(self) -> list[str | None]:
         return [self.settings.api_key]
@@ -272,7 +272,7 @@ class LiveScenario(Judged, pytest.Collector):
         return self._exchange, self._verdict
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return f"live/{self.scenario.name}", None, f"live/{self.scenario.name}"
+        return self.name, None, self.name
 
 
 def _message_of(written: Exchange, profile: str | None) -> dict[int, Any]:
@@ -337,7 +337,7 @@ class LiveVariants(pytest.Item):
         except Exception as exc:  # a finding, never an internal error of the run
             self._crash = sc.mixed(f"The suite could not explore the request variants ({type(exc).__name__}: {exc}).")
             rule = get_rule("capture.complete")
-            self._sse_payload = [{"exchange": "live/variants", "rule": rule.id, "status": FAIL, "severity": rule.severity, "reason": None, "total": 1,
+            self._sse_payload = [{"exchange": self.name, "rule": rule.id, "status": FAIL, "severity": rule.severity, "reason": None, "total": 1,
                                   "title": rule.title, "section": rule.section, "source": rule.source,
                                   "findings": [{"rule": rule.id, "severity": rule.severity, "message": self._crash, "event": None, "offset": None, "path": None, "excerpt": None}]}]
             raise VariantsFailure() from None
@@ -345,14 +345,14 @@ class LiveVariants(pytest.Item):
             outcome.notes.append(f"a failure shared with these fixed scenarios counts as new (no result in this process: deselected, "
                                  f"or run by another xdist worker): {', '.join(missing)}")
         self.user_properties.append(("variants_sent", outcome.sent))
-        self._sse_variants = scrub(summary(outcome, self.settings), [self.settings.api_key])
+        self._sse_variants = {**scrub(summary(outcome, self.settings), [self.settings.api_key]), "model": self.settings.model}
         if outcome.ok:
             return
         assert outcome.exchange is not None and outcome.verdict is not None
         written = sc.exchange(outcome.exchange)
         view = dataclasses.replace(outcome.verdict, message=_message_of(written, self.settings.profile)) if sc else outcome.verdict
-        self._sse_payload = [scrub_result(result_payload("live/variants", written, r), sc) for r in outcome.verdict.results]
-        payload = exchange_payload("live/variants", "live", written, view, {"scenario": "variants", "description": "the smallest generated request that breaks a rule"})
+        self._sse_payload = [scrub_result(result_payload(self.name, written, r), sc) for r in outcome.verdict.results]
+        payload = exchange_payload(self.name, "live", written, view, {"scenario": "variants", "description": "the smallest generated request that breaks a rule", "model": self.settings.model})
         self._sse_exchange = {**payload, "problem": sc.mixed(payload.get("problem"))}
         raise VariantsFailure()
 
@@ -377,7 +377,7 @@ class LiveVariants(pytest.Item):
         return "\n".join(lines)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return "live/variants", None, "live/variants"
+        return self.name, None, self.name
 
 
 class RuleItem(pytest.Item):
@@ -452,7 +452,7 @@ class RuleItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         if isinstance(self.parent, LiveScenario):
-            return f"live/{self.parent.scenario.name}", None, f"live/{self.parent.scenario.name}::{self.rule.id}"
+            return self.parent.name, None, f"{self.parent.name}::{self.rule.id}"
         if isinstance(self.parent, RecordedExchange):
             return self.path, self.parent.recorded.line - 1, f"{self.path.name}#{self.parent.name}::{self.rule.id}"
         return self.path, None, f"{self.path.name}::{self.rule.id}"

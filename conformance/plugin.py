@@ -1,8 +1,10 @@
 """The pytest plugin: recordings and live scenarios become test items, one per rule.
 
 ``pytest --sse-fixtures PATH`` adds ``recording.sse::rule.id`` items; ``pytest --endpoint
-URL`` adds ``live/<scenario>::rule.id`` items. pytest's own selection (-k), output, JUnit
-XML, pytest-html and xdist then work on them. Each recording or scenario is captured and
+URL`` adds ``live/<scenario>::rule.id`` items (``live/<model>/<scenario>::rule.id`` per model
+when ``--model`` names several). pytest's own selection (-k), output, JUnit XML, pytest-html
+and xdist then work on them. With ``--sse-baseline JSON`` a failure the baseline has too is
+reported as an expected failure (xfail): only a new failure fails the run. Each recording or scenario is captured and
 judged once (by the first of its items that runs) and every item reports its own rule's
 verdict: a failed error-level rule fails the item, a rule that does not apply skips it with
 the reason, and a failed warning-level rule passes with the warning attached to the report.
@@ -18,19 +20,21 @@ Live options avoid names popular plugins own: ``--sse-timeout`` (pytest-timeout 
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
 from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
-from .recordings import iter_recordings
+from .recordings import iter_recordings, recording_id
 from .report import ComplianceCollector
 from .terminal import summary_lines
 
@@ -54,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--endpoint", default=None, metavar="URL", help="run the live scenarios against this base URL (…/v1)")
     group.addoption("--sse-live", action="store_true", help="run the live scenarios against the endpoint set in the environment or [tool.sse-conformance]")
-    group.addoption("--model", default=None, help="model name sent in every live request")
+    group.addoption("--model", action="append", default=None, help="model name sent in every live request; repeatable (or comma-separated): every scenario runs per model")
     group.addoption("--api-key-env", default=None, metavar="VAR", help=f"environment variable holding the API key (default {DEFAULT_KEY_ENV})")
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
     group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
@@ -64,6 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
     group.addoption("--sse-clients", default=None, metavar="LIST",
                     help="replay every stream through real clients and compare (all, python, node, none, or names); default: clients in [tool.sse-conformance]")
+    group.addoption("--sse-baseline", default=None, metavar="PATH", help="compliance.json of an earlier run: its failures are known (xfail), only a new failure fails")
     group.addoption("--variants-budget", type=int, default=None, metavar="N", help="hard cap on variant requests, shrinking included (default 4 x N + 4)")
 
 
@@ -82,6 +87,42 @@ def pytest_configure(config: pytest.Config) -> None:
         active = bool(config.getoption("--sse-fixtures") or _live_requested(config))
         collector = ComplianceCollector(config, config.getoption("--sse-json"), _report_meta(config), active)
         config.pluginmanager.register(collector, "sse-compliance")
+    _use_baseline(config)
+
+
+BASELINE = pytest.StashKey[tuple[str, set[tuple[str, str]]]]()
+
+
+def _use_baseline(config: pytest.Config) -> None:
+    """--sse-baseline: load it once per process (workers too: they decide known failures)."""
+    path = config.getoption("--sse-baseline")
+    if not path:
+        return
+    try:
+        doc = load_baseline(path)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    statuses = statuses_of(doc)
+    config.stash[BASELINE] = (str(path), failures_of(statuses))
+    collector = config.pluginmanager.get_plugin("sse-compliance")
+    if isinstance(collector, ComplianceCollector):
+        collector.use_baseline(str(path), statuses)
+
+
+def _known_failure(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failed item whose every failed rule the baseline has failing too becomes an expected
+    failure (xfail): reported, not fatal. The run then fails only on a new failure."""
+    if not report.failed or BASELINE not in item.config.stash:
+        return
+    source, known = item.config.stash[BASELINE]
+    payload = getattr(item, "_sse_payload", None)
+    results = payload if isinstance(payload, list) else [payload] if payload else []
+    failed = {(r["exchange"], r["rule"]) for r in results if r["status"] == "fail"}
+    if failed and failed <= known:
+        report.outcome = "skipped"
+        report.wasxfail = f"known failure (in baseline {source})"
+    elif failed and isinstance(report.longrepr, str):  # our items' own text: say why this one fails the run
+        report.longrepr = "[new: not in the baseline] " + report.longrepr
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -119,7 +160,8 @@ def _report_meta(config: pytest.Config) -> dict[str, Any]:
     if _live_requested(config):
         try:
             s = live_settings(config)
-            return {"endpoint": s.display_url, "model": s.model, **_profile_meta(s.profile), **extra}
+            many = len(s.all_models) > 1
+            return {"endpoint": s.display_url, "model": None if many else s.model, "models": list(s.all_models), **_profile_meta(s.profile), **extra}
         except pytest.UsageError:
             return extra
     chosen = config.getoption("--sse-profile")
@@ -147,6 +189,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sse_exchange = item._sse_exchange
         if isinstance(item, LiveVariants) and item._sse_variants is not None:
             report.sse_variants = item._sse_variants
+        _known_failure(item, report)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -170,11 +213,8 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         raise pytest.UsageError(str(exc)) from exc
     root = config.rootpath
     for path in recordings:
-        full = path.resolve()
-        # the test id names the recording as the user would: relative to the rootdir when
-        # inside it, else as given (never a bare "::name")
-        nodeid = str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
-        node = RecordingFile.from_parent(session, path=full, nodeid=nodeid)
+        # the test id names the recording as the user would (recording_id)
+        node = RecordingFile.from_parent(session, path=path.resolve(), nodeid=recording_id(path, root))
         for child in node.collect():  # a cassette or HAR file: one collector per exchange (FILE#N)
             items.extend(child.collect() if isinstance(child, pytest.Collector) else [child])
         config.stash.setdefault(SKIPPED, []).extend(node.skipped)
@@ -204,6 +244,15 @@ def live_settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(str(exc)) from exc
 
 
+def model_prefix(model: str, many: bool) -> str:
+    """``live/`` for a run of one model (the ids of earlier reports stay the same), else
+    ``live/<model>/``: the name readable, but no whitespace, control character or ``::``
+    (pytest's separator) in a test id."""
+    if not many:
+        return "live/"
+    return "live/" + re.sub(r"[^\w.@:+/-]", "_", model).replace("::", "_") + "/"
+
+
 def _live_requested(config: pytest.Config) -> bool:
     """Live items send real requests: only on an explicit --endpoint or --sse-live, never
     because a pyproject or an environment variable names an endpoint (a plain `pytest` in the
@@ -220,13 +269,20 @@ def _add_live(session: pytest.Session, config: pytest.Config, items: list[pytest
         raise pytest.UsageError("--variants must be 0 (off) or more")
     if set(SCENARIOS) <= set(settings.skip) and config.getoption("--variants") == 0:
         raise pytest.UsageError("every scenario is skipped and variants are off: the run would test nothing")
-    nodes = config.stash[SCENARIO_NODES] = []
-    for scenario in SCENARIOS.values():
-        node = LiveScenario.from_parent(session, name=f"live/{scenario.name}", nodeid=f"live/{scenario.name}", scenario=scenario, settings=settings)
-        nodes.append(node)
-        items.extend(node.collect())
-    if config.getoption("--variants") > 0:
-        items.append(LiveVariants.from_parent(session, name="live/variants", nodeid="live/variants", settings=settings))
+    prefixes = {model_prefix(s.model, len(settings.all_models) > 1): s for s in settings.per_model()}
+    if len(prefixes) < len(settings.all_models):
+        raise pytest.UsageError(f"models {', '.join(settings.all_models)} give the same test id: rename one")
+    # variants run per model, with the same seed: the same generated requests go to every
+    # route, and a router's translation bug often lives in one provider's route only
+    nodes = config.stash[SCENARIO_NODES] = []  # every model's: variants know the run's fixed failures
+    for prefix, model_settings in prefixes.items():
+        for scenario in SCENARIOS.values():
+            name = prefix + scenario.name
+            node = LiveScenario.from_parent(session, name=name, nodeid=name, scenario=scenario, settings=model_settings)
+            nodes.append(node)
+            items.extend(node.collect())
+        if config.getoption("--variants") > 0:
+            items.append(LiveVariants.from_parent(session, name=prefix + "variants", nodeid=prefix + "variants", settings=model_settings))
     for item in items:
         if isinstance(item, LiveVariants) or isinstance(getattr(item, "parent", None), LiveScenario):
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -21,7 +21,7 @@ from typing import Any
 from .errors import RecordingError
 from .exchange import Exchange, Timing
 
-__all__ = ["MAX_BODY", "RECORDING_SUFFIXES", "holds_interactions", "iter_exchanges", "iter_recordings", "load", "read", "save", "sidecar_path"]
+__all__ = ["MAX_BODY", "RECORDING_SUFFIXES", "holds_interactions", "iter_exchanges", "iter_recordings", "load", "read", "recording_id", "save", "sidecar_path"]
 
 # A recording larger than this is judged on its first MAX_BODY bytes, with a finding: the
 # suite must stay bounded even on a runaway capture.
@@ -167,6 +167,14 @@ def save(exchange: Exchange, path: str | os.PathLike[str]) -> Path:
     if meta:
         sidecar_path(path).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def recording_id(path: Path, root: Path) -> str:
+    """A recording's exchange id (and pytest node id): relative to ``root`` when inside it,
+    else as given (never a bare "::name"). ``validate`` and the plugin share it, so a
+    baseline written by ``validate --reports`` matches ``validate --baseline``."""
+    full = path.resolve()
+    return str(full.relative_to(root)) if full.is_relative_to(root) else str(path)
 
 
 def _read_text(path: Path) -> str:

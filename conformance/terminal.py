@@ -100,9 +100,10 @@ def _grouped(exchanges: Sequence[Mapping[str, Any]], status: str) -> list[tuple[
             findings = res.get("findings") or []
             message = _cut(str(findings[0].get("message") or "")) if findings else ""
             message = message or str(res.get("reason") or res.get("title") or "")
-            ids, total = groups.setdefault((rule, message), ([], 0))
+            label = rule + (f" [{res['baseline']}]" if res.get("baseline") else "")  # new | known, against a baseline
+            ids, total = groups.setdefault((label, message), ([], 0))
             ids.append(str(exchange.get("id")))
-            groups[(rule, message)] = (ids, total + int(res.get("total") or len(findings) or 1))
+            groups[(label, message)] = (ids, total + int(res.get("total") or len(findings) or 1))
     return [(rule, ids, message, total) for (rule, message), (ids, total) in groups.items()]
 
 
@@ -150,6 +151,12 @@ def summary_lines(
     else:
         judged = "PASS" if doc.get("ok", not counts.get("fail")) and not errors else "FAIL"
         verdict = f"{judged}: {_plural(int(counts.get('fail', 0)), 'rule failure')}, {_plural(int(counts.get('warn', 0)), 'warning')}"
+        base = doc.get("baseline")
+        if isinstance(base, Mapping):  # gating on no new failure: the exit code follows the new ones
+            judged = "PASS" if base.get("ok") and not errors else "FAIL"
+            verdict = (f"{judged} against the baseline: {_plural(len(base.get('new') or []), 'new failure')} "
+                       f"({len(base.get('known') or [])} known, {len(base.get('fixed') or [])} fixed), "
+                       f"{_plural(int(counts.get('warn', 0)), 'warning')}")
     if errors:
         verdict += f", {_plural(len(errors), 'error')} outside the rules"
     lines = [f"sse-conformance: {verdict}" + (f" ({about})" if about else "")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,10 @@ DEFAULT_REASONING: dict[str, Any] = {"reasoning": {"effort": "low"}}
 @dataclass(frozen=True)
 class Settings:
     endpoint: str | None = None  # base URL (…/v1) or the full …/chat/completions URL
-    model: str = "sansa-auto"
+    model: str = "sansa-auto"  # the model this settings' requests name
+    # every model of the run (a router serves many under one API): each scenario runs per
+    # model, with settings whose ``model`` is that one (``per_model``); empty means (model,)
+    models: tuple[str, ...] = ()
     api_key_env: str = DEFAULT_KEY_ENV
     api_key: str | None = field(default=None, repr=False)  # from the variable above; never printed
     profile: str = "sansa"
@@ -45,6 +48,15 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 16 MiB)
     # clients to replay every stream through (conformance/clients): names or "all"; none by default
     clients: tuple[str, ...] = ()
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        return self.models or (self.model,)
+
+    def per_model(self) -> list[Settings]:
+        """One settings per model, each naming its model in every request (``models`` stays
+        the run's: the run budget counts every model's scenarios)."""
+        return [replace(self, model=m) for m in self.all_models]
 
     @property
     def url(self) -> str:
@@ -121,6 +133,7 @@ def load_settings(
     if merged.get("profile", "").endswith(".toml"):  # recordings' sidecars name the file from anywhere
         merged["profile"] = str(Path(merged["profile"]).resolve())
     _check(merged)
+    _models(merged)
     key_env = merged.get("api_key_env", DEFAULT_KEY_ENV)
     key = env.get(key_env) or None
     if key is not None and not (key.isascii() and key.isprintable() and key.strip() == key):
@@ -182,6 +195,26 @@ def _check(merged: dict[str, Any]) -> None:
     for name in ("reasoning", "headers"):
         if name in merged and not isinstance(merged[name], dict):
             raise UsageError(f"{name} must be a table (e.g. reasoning = {{ reasoning_effort = \"low\" }})")
-    for name in ("endpoint", "model", "api_key_env", "profile"):
+    for name in ("endpoint", "api_key_env", "profile"):
         if name in merged and not isinstance(merged[name], str):
             raise UsageError(f"{name} must be a string")
+
+
+def _models(merged: dict[str, Any]) -> None:
+    """``model`` may name several models: a list (pyproject, repeated --model) or a
+    comma-separated string (environment, --model a,b). Sets ``models`` and the first as ``model``."""
+    if "models" in merged:
+        raise UsageError('"models" is not a setting: give model a list, model = ["a", "b"]')
+    if "model" not in merged:
+        return
+    value = merged["model"]
+    parts = [value] if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(p, str) for p in parts):
+        raise UsageError('model must be a string or a list of strings (model = ["a", "b"])')
+    names = [name.strip() for part in parts for name in part.split(",")]
+    if not names or any(not name for name in names):
+        raise UsageError(f"model names an empty model: {value!r}")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"model {', '.join(dupes)} is listed twice")
+    merged["model"], merged["models"] = names[0], tuple(names)

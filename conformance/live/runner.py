@@ -63,8 +63,9 @@ _RUNS: weakref.WeakKeyDictionary[httpx.Client, RunState] = weakref.WeakKeyDictio
 
 
 def run_budget(settings: Settings) -> float:
-    """The scenarios' total deadline: the per-exchange timeout for each scenario to run."""
-    return settings.timeout * max(1, len(set(SCENARIOS) - set(settings.skip)))
+    """The scenarios' total deadline: the per-exchange timeout for each scenario to run (for
+    each model, when the run has several)."""
+    return settings.timeout * max(1, len(set(SCENARIOS) - set(settings.skip))) * len(settings.all_models)
 
 
 def run_state(client: httpx.Client, settings: Settings) -> RunState:

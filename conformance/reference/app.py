@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 import orjson
@@ -20,7 +20,7 @@ from .faults import FAULTS, FaultContext, apply_fault
 from .framing import Wire, frame
 from .validate import RequestError, validate_request
 
-__all__ = ["DroppedConnection", "ReferenceApp", "create_app"]
+__all__ = ["DroppedConnection", "ReferenceApp", "create_app", "fault_names"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -61,11 +61,12 @@ def error_body(profile: str, status: int, code: str, message: str, param: str | 
 class ReferenceApp:
     """An OpenAI-compatible ``/v1/chat/completions`` that streams as streaming.md says.
 
-    The fault (the app's, or the request's ``X-Conformance-Fault`` header) acts on streamed
-    answers of its scenario kinds only; ``stream: false`` answers and errors are never faulted.
+    The faults (the app's, or the request's ``X-Conformance-Fault`` header, comma-separated)
+    act in order on streamed answers of their scenario kinds only; ``stream: false`` answers
+    and errors are never faulted.
     """
 
-    def __init__(self, profile: str, fault: str | None, api_key: str, no_credits_key: str, delay: float) -> None:
+    def __init__(self, profile: str, fault: tuple[str, ...], api_key: str, no_credits_key: str, delay: float) -> None:
         self.profile, self.fault, self.delay = profile, fault, delay
         self.api_key, self.no_credits_key = api_key, no_credits_key
         # Set (from any thread) by serve_in_thread when the server stops: open streams then
@@ -95,7 +96,7 @@ class ReferenceApp:
             if body is None:
                 raise RequestError(400, "invalid_request", f"The body exceeds {MAX_BODY} bytes.")
             request = validate_request(body)
-            fault = self._fault(headers.get(FAULT_HEADER))
+            faults = self._fault(headers.get(FAULT_HEADER))
         except RequestError as exc:
             await self._error(send, exc.status, exc.code, exc.message, exc.param)
             return
@@ -106,8 +107,10 @@ class ReferenceApp:
         options = request.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         wire = Wire(iter_payloads(answer, self.profile, include_usage))
-        if fault is not None:
-            apply_fault(fault, wire, FaultContext(request, self.profile), answer.kind)
+        for spec in faults:
+            fault, _, only = spec.partition("@")  # NAME@MODEL: only on requests for that model (a router's one bad route)
+            if not only or request.get("model") == only:
+                apply_fault(fault, wire, FaultContext(request, self.profile), answer.kind)
         gone = asyncio.ensure_future(receive())  # completes with http.disconnect when the client leaves
         try:
             await self._stream(send, wire, gone)
@@ -122,15 +125,16 @@ class ReferenceApp:
         if key == self.no_credits_key:
             raise RequestError(402, "insufficient_credits", "Insufficient credits. This key has no credits left.")
 
-    def _fault(self, header: bytes | None) -> str | None:
+    def _fault(self, header: bytes | None) -> tuple[str, ...]:
         if header is None:
             return self.fault
-        name = header.decode("latin-1").strip()
-        if name.lower() == "none":
-            return None
-        if name not in FAULTS:
-            raise RequestError(400, "unknown_fault", f"Unknown fault {name!r} in X-Conformance-Fault.")
-        return name
+        names = fault_names(header.decode("latin-1"))
+        if names == ("none",):
+            return ()
+        for name in names:
+            if name.partition("@")[0] not in FAULTS:
+                raise RequestError(400, "unknown_fault", f"Unknown fault {name!r} in X-Conformance-Fault.")
+        return names
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes | None:
@@ -185,19 +189,31 @@ class ReferenceApp:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+def fault_names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"a,b"``, ``["a", "b,c"]`` or None -> the fault names, in order."""
+    if value is None:
+        return ()
+    parts = [value] if isinstance(value, str) else list(value)
+    return tuple(name.strip() for part in parts for name in part.split(",") if name.strip())
+
+
 def create_app(
     profile: str = "sansa",
-    fault: str | None = None,
+    fault: str | Sequence[str] | None = None,
     api_key: str = "sk-reference",
     no_credits_key: str = "sk-no-credits",
     delay: float = 0.002,
 ) -> ReferenceApp:
-    """The reference endpoint; ``fault`` (a FAULTS name) acts on every request of its kinds."""
+    """The reference endpoint; ``fault`` (FAULTS names: one, several, or comma-separated)
+    acts on every request of its kinds, the faults applied in the order given; ``NAME@MODEL``
+    acts only on requests for that model."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
-    if fault is not None and fault not in FAULTS:
-        raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+    faults = fault_names(fault)
+    for name in faults:
+        if name.partition("@")[0] not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
     if delay < 0:
         raise ValueError("delay must be >= 0")
     quiet_dropped_connections()
-    return ReferenceApp(profile, fault, api_key, no_credits_key, delay)
+    return ReferenceApp(profile, faults, api_key, no_credits_key, delay)

@@ -16,6 +16,7 @@ import pytest
 
 from .. import __version__
 from ..clients.matrix import cells
+from ..baseline import annotate, compare, render_text, statuses_of
 from ..rules import all_rules
 from .html import render
 
@@ -34,6 +35,12 @@ class ComplianceCollector:
         self.exchanges: dict[str, dict[str, Any]] = {}
         self.variants: dict[str, Any] | None = None
         self.crashed: list[str] = []  # items that failed without a rule result: never green
+        self.variants_by_model: dict[str, dict[str, Any]] = {}
+        self.baseline: tuple[str, dict[str, dict[str, str]]] | None = None  # (path, statuses)
+
+    def use_baseline(self, path: str, statuses: dict[str, dict[str, str]]) -> None:
+        """Mark each failure new or known against this baseline (``--sse-baseline``)."""
+        self.baseline = (path, statuses)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         payload = getattr(report, "sse", None)
@@ -49,6 +56,7 @@ class ComplianceCollector:
         variants = getattr(report, "sse_variants", None)
         if variants:
             self.variants = variants
+            self.variants_by_model[variants.get("model") or ""] = variants
 
     def document(self) -> dict[str, Any]:
         """compliance.json: the documented, stable shape (README, report/compliance.schema.json)."""
@@ -66,7 +74,7 @@ class ComplianceCollector:
             ok = not any(r["status"] == "fail" for r in rules.values())
             extra = {"clients": cells(rules)} if self.meta.get("clients") else {}
             exchanges.append({**info, "ok": ok, "rules": rules, **extra})
-        return {
+        doc = {
             "format": COMPLIANCE_FORMAT,
             "suite": {"name": "sse-conformance", "version": __version__},
             "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -75,9 +83,36 @@ class ComplianceCollector:
             # item crashed, or nothing was captured, is not a conforming endpoint
             "ok": counts["fail"] == 0 and not self.crashed and self._judged_any(exchanges),
             "counts": counts,
-            "variants": self.variants,
+            "variants": self._variants(),
             "exchanges": exchanges,
         }
+        return self._compare(doc)
+
+    def _compare(self, doc: dict[str, Any]) -> dict[str, Any]:
+        if self.baseline is not None:
+            path, statuses = self.baseline
+            annotate(doc, compare(statuses, statuses_of(doc), path))
+        return doc
+
+    def _variants(self) -> dict[str, Any] | None:
+        """One model: its variants summary. Several: the totals, and each model's summary
+        under ``by_model`` (each model gets the same seed, so the same requests)."""
+        if len(self.variants_by_model) <= 1:
+            return self.variants
+        runs = list(self.variants_by_model.values())
+        total = {k: sum(v[k] for v in runs) for k in ("variants", "budget", "sent", "generated", "shrinks")}
+        notes = [f"{v['model']}: {n}" for v in runs for n in v["notes"]]
+        return {**total, "seed": runs[0]["seed"], "ok": all(v["ok"] for v in runs), "flaky": any(v["flaky"] for v in runs),
+                "notes": notes, "model": None, "by_model": dict(sorted(self.variants_by_model.items()))}
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """With a baseline, the comparison under pytest's summary: new, known, fixed, missing."""
+        if self.baseline is None or not self.active:
+            return  # (validate --reports keeps pytest's output to itself and prints the comparison)
+        path, statuses = self.baseline
+        comparison = compare(statuses, statuses_of(self.document()), path)
+        terminalreporter.write_sep("-", "sse-conformance baseline")
+        terminalreporter.write(render_text(comparison))
 
     def _judged_any(self, exchanges: list[dict[str, Any]]) -> bool:
         if any(r["status"] in ("pass", "fail", "warn") for ex in exchanges for r in ex["rules"].values()):

@@ -27,6 +27,8 @@ CSS = """
 .sse mark {background: #ffe08a; outline: 1px solid #e0a800} .sse .sse-muted {color: #888}
 .sse .finding {border-left: 4px solid #b00; padding: 2px 10px; margin: 10px 0} .sse .finding.warn {border-left-color: #e0a800}
 .sse details {margin: 6px 0} .sse summary {cursor: pointer; font-weight: bold}
+.sse .b-new {background: #b00; color: #fff; padding: 0 5px; border-radius: 3px; font-size: 11px}
+.sse .b-known {background: #ddd; color: #333; padding: 0 5px; border-radius: 3px; font-size: 11px}
 """
 
 
@@ -79,7 +81,9 @@ def header(doc: dict[str, Any]) -> str:
         if c["fail"]
         else '<span class="verdict-bad">Not shown to conform: nothing was judged, or a test of the suite itself failed</span>'
     )
-    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Model", doc.get("model") or "-"), ("Profile", _profile(doc.get("profile"), doc.get("dialect"))),
+    models = doc.get("models") or []
+    rows = [("Endpoint", doc.get("endpoint") or "recordings"), ("Models" if len(models) > 1 else "Model", ", ".join(models) or doc.get("model") or "-"),
+            ("Profile", _profile(doc.get("profile"), doc.get("dialect"))),
             *_overrides(doc.get("dialect")),
             ("Suite", f"sse-conformance {doc['suite']['version']}"), ("Date", doc["generated"]),
             ("Rule checks", f"{c['pass']} passed, {c['fail']} failed, {c['warn']} warned, {c['n/a']} not applicable, {c['skipped']} skipped")]
@@ -160,7 +164,7 @@ def failures(doc: dict[str, Any]) -> str:
             count += 1
             kind = "warn" if res["status"] == "warn" else ""
             out.append(f'<div class="finding {kind}" id="{_anchor(i, rule)}">')
-            out.append(f'<p><b>{_e(rule)}</b> ({_e(LABEL[res["status"]])}) in <b>{_e(ex["id"])}</b>: {_e(res["title"])} '
+            out.append(f'<p>{baseline_badge(res)}<b>{_e(rule)}</b> ({_e(LABEL[res["status"]])}) in <b>{_e(ex["id"])}</b>: {_e(res["title"])} '
                        f'<span class="sse-muted">[{_e(res["source"])}]</span></p>')
             for f in res["findings"]:
                 where = ", ".join(p for p in (
@@ -226,5 +230,73 @@ def rule_list() -> str:
     return f'<div class="sse"><details><summary>The rules ({len(all_rules())})</summary><table><tr><th>rule</th><th>severity</th><th>section</th><th>what must hold</th></tr>{rows}</table></details></div>'
 
 
+def _groups() -> list[str]:
+    return list(dict.fromkeys(r.group for r in all_rules()))
+
+
+def model_matrix(doc: dict[str, Any]) -> str:
+    """Models x rule groups, for a run of several models (a router's routes conform
+    differently): each cell the worst status over that model's exchanges, linked to the
+    worst finding. Empty for one model: the scenario matrix says it all."""
+    seen = {ex["model"] for ex in doc["exchanges"] if ex.get("kind") == "live" and ex.get("model")}
+    models = [m for m in doc.get("models") or sorted(seen) if m in seen]  # the order the user gave
+    if len(models) < 2:
+        return ""
+    groups = _groups()
+    rows = []
+    for model in models:
+        cells = []
+        for g in groups:
+            found = [(STATUS_ORDER[res["status"]], -i, rule, res["status"]) for i, ex in enumerate(doc["exchanges"]) if ex.get("model") == model
+                     for rule, res in ex["rules"].items() if rule.split(".", 1)[0] == g]
+            if not found:
+                cells.append('<td class="c-na">-</td>')
+                continue
+            rank, neg_i, rule, worst = max(found)
+            bad = sum(1 for f in found if f[3] in ("fail", "warn"))
+            text = _e(LABEL[worst] if not bad else f"{LABEL[worst]} ({bad})")
+            if bad:  # the first exchange with the worst status, its worst rule
+                text = f'<a href="#{_anchor(-neg_i, rule)}">{text}</a>'
+            tip = _e(f"{bad} failing or warning check(s) in this model's exchanges")
+            cells.append(f'<td class="{_cls(worst)}" title="{tip}">{text}</td>')
+        rows.append(f"<tr><th>{_e(model)}</th>{''.join(cells)}</tr>")
+    head = "".join(f"<th>{_e(g)}</th>" for g in groups)
+    return f'<div class="sse"><h2>Compliance by model</h2><table><tr><th>model</th>{head}</tr>{"".join(rows)}</table></div>'
+
+
+def baseline_badge(res: dict[str, Any]) -> str:
+    mark = res.get("baseline")
+    return f'<span class="b-{_e(mark)}">{_e(mark)}</span> ' if mark in ("new", "known") else ""
+
+
+def baseline_section(doc: dict[str, Any]) -> str:
+    """Against a baseline: new failures (linked), and what the baseline had that is now fixed,
+    no longer judged, or no longer run."""
+    base = doc.get("baseline")
+    if not base:
+        return ""
+    index = {ex["id"]: i for i, ex in enumerate(doc["exchanges"])}
+
+    def listing(title: str, pairs: list[dict[str, str]], link: bool) -> str:
+        if not pairs:
+            return ""
+        items = "".join(
+            f'<li><a href="#{_anchor(index[p["exchange"]], p["rule"])}">{_e(p["exchange"])}::{_e(p["rule"])}</a></li>' if link and p["exchange"] in index
+            else f'<li>{_e(p["exchange"])}::{_e(p["rule"])}</li>' for p in pairs)
+        return f"<p><b>{_e(title)}</b> ({len(pairs)})</p><ul>{items}</ul>"
+
+    verdict = (f'<span class="verdict-bad">{len(base["new"])} new failure(s)</span>' if base["new"]
+               else '<span class="verdict-ok">No new failure</span>')
+    parts = [f'<div class="sse"><h2>Against the baseline</h2><p>{verdict}: {len(base["known"])} known, {len(base["fixed"])} fixed '
+             f'<span class="sse-muted">(baseline {_e(base.get("path"))})</span></p>',
+             listing("New failures", base["new"], True), listing("Fixed since the baseline", base["fixed"], False),
+             listing("Not judged in this run (failed in the baseline)", base["unchecked"], False)]
+    if base["missing"]:
+        parts.append(f"<p><b>Exchanges of the baseline this run lacks</b> ({len(base['missing'])})</p><ul>"
+                     + "".join(f"<li>{_e(m)}</li>" for m in base["missing"]) + "</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def render(doc: dict[str, Any]) -> list[str]:
-    return [header(doc), matrix(doc), client_matrix(doc), failures(doc), exchanges(doc), rule_list()]
+    return [header(doc), baseline_section(doc), model_matrix(doc), matrix(doc), client_matrix(doc), failures(doc), exchanges(doc), rule_list()]
