@@ -40,7 +40,7 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", metavar="PROFILE", help=f"profile to judge by: {PROFILE_HELP} (default sansa)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
     p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
-    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 16MiB)")
+    p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 4MiB)")
 
 
 def reference_profile(profile: str | None) -> str:

@@ -31,13 +31,15 @@ from .decode import DecodeError, decoded
 
 __all__ = ["DEFAULT_MAX_BODY", "Limits", "capture"]
 
-# 16 MiB: a chat answer streams ~150-300 bytes per token, so this holds 50,000+ tokens, far
-# beyond any scenario's answer (each asks for a sentence or a small JSON document). Judged, a
-# body costs ~11x its size at peak (16 MiB of tiny chunks: 181 MB traced, several seconds;
-# benchmarks/hostile_bounds.py), and a 2-core, 7 GB CI runner may judge several at once
-# (xdist workers, other jobs): a whole run against an endless endpoint stays near 0.5 GB.
-# At the former 64 MiB one hostile answer alone could take 0.7 GB and a minute to judge.
-DEFAULT_MAX_BODY = 16 * 1024 * 1024
+# 4 MiB: a chat answer streams ~150-300 bytes per token, so this holds 13,000+ tokens, far
+# beyond any scenario's answer (each asks for a sentence, about 40 words or a small JSON
+# document). What bounds it is the cost of a runaway answer: every exchange that reaches the
+# limit is judged, and a live one is also scrubbed for the key before anything is written.
+# Measured on 16 MiB of tiny chunks: judging 3.5 s, scrubbing 14 s, 181 MB traced; an endless
+# endpoint fills the limit on all 17 requests of a default run (9 scenarios, 8 variants), so
+# at 16 MiB such a run took 276 s against the 150 s a CI job should wait. At 4 MiB the same
+# run costs a quarter of that and a 2-core, 7 GB runner judging several at once stays small.
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
 _GRACE = 1.0  # seconds a stopped worker gets to leave after its socket is shut down
 # An endpoint writing one byte per packet makes one arrival pair per byte; past this many
 # pairs, reads less than a millisecond after the last pair join it (their bytes are dated

@@ -45,7 +45,7 @@ class Settings:
     # scenario name -> why this endpoint does not support it (skipped with that reason)
     skip: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # extra request headers
-    max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 16 MiB)
+    max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 4 MiB)
     # clients to replay every stream through (conformance/clients): names or "all"; none by default
     clients: tuple[str, ...] = ()
 
