@@ -108,6 +108,8 @@ def test_a_redirect_names_its_location() -> None:
         message = _failed(ex)[rule]
         assert f"redirected (302) to {where}" in message and "Point --endpoint there" in message
     assert "capture.complete" not in _failed(text)  # one failure for the text scenario
+    for ex in (text, length):  # a redirect has no error body to judge: not "The error body is not JSON: ''"
+        assert "error.pre-stream-shape" not in _failed(ex)
 
 
 def _rate_limited(retry: str, then_ok_after: int | None = None):  # type: ignore[no-untyped-def]

@@ -25,6 +25,10 @@ PROVOKED = ("bad-key", "invalid-params")
 
 def _error_answer(stream: Stream) -> str | None:
     ex = stream.exchange
+    if ex.status is not None and 300 <= ex.status < 400:
+        # a redirect is an answer that points elsewhere, not an error body: capture.complete
+        # (or run.endpoint-usable on the plain request) names its Location
+        return f"a redirect ({ex.status}) is not an error answer: see capture.complete / run.endpoint-usable"
     if not ex.is_stream or ex.scenario in PROVOKED:
         return None
     return "the answer is a 2xx stream, not a pre-stream error"
