@@ -120,10 +120,15 @@ def _listing(title: str, groups: list[tuple[str, list[str], str, int]], limit: i
     return lines
 
 
+def _is_variants(exchange_id: Any) -> bool:
+    """The variants' exchange: live/variants, or live/<model>/variants when a run has several models."""
+    return isinstance(exchange_id, str) and exchange_id.startswith("live/") and exchange_id.endswith("/variants")
+
+
 def _reproduce(doc: Mapping[str, Any]) -> list[str]:
     """The variants' minimal failing request and its curl, when a variant found a new failure."""
     v = doc.get("variants") or {}
-    exchange = next((e for e in doc.get("exchanges", []) if e.get("id") == "live/variants"), None)
+    exchange = next((e for e in doc.get("exchanges", []) if _is_variants(e.get("id"))), None)
     if v.get("ok", True) or exchange is None or exchange.get("request") is None:
         return []
     lines = ["smallest failing variant: " + json.dumps(exchange["request"], ensure_ascii=True)]
@@ -141,7 +146,7 @@ def summary_lines(
     they should be shown); ``errors`` the tests that failed without a rule result (test id,
     message): a crash or an error of the suite itself, which must not hide behind a PASS.
     The first line is the verdict."""
-    exchanges = [e for e in doc.get("exchanges", []) if e.get("id") != "live/variants" or e.get("rules")]
+    exchanges = [e for e in doc.get("exchanges", []) if not _is_variants(e.get("id")) or e.get("rules")]
     counts = doc.get("counts") or {}
     failures = _grouped(exchanges, "fail")
     warnings = _grouped(exchanges, "warn")
@@ -160,7 +165,7 @@ def summary_lines(
     if errors:
         verdict += f", {_plural(len(errors), 'error')} outside the rules"
     lines = [f"sse-conformance: {verdict}" + (f" ({about})" if about else "")]
-    shown = [e for e in exchanges if e.get("id") != "live/variants"]
+    shown = [e for e in exchanges if not _is_variants(e.get("id"))]
     width = max([len(str(e.get("id"))) for e in shown] + [len("live/variants") if doc.get("variants") else 0])
     lines += [_exchange_line(e, width) for e in shown]
     if doc.get("variants"):

@@ -104,3 +104,14 @@ def test_an_error_outside_the_rules_is_not_a_pass() -> None:
     lines = summary_lines(doc(exchange("live/text", sse_done=rule("pass"))), errors=[("live/text::sse.done", "KeyError: 'choices'")])
     assert lines[0].startswith("sse-conformance: FAIL: 0 rule failures, 0 warnings, 1 error outside the rules")
     assert "  live/text::sse.done: KeyError: 'choices'" in lines
+
+
+def test_a_models_variants_exchange_is_not_shown_as_a_scenario() -> None:
+    # several models: ids are live/<model>/<scenario>, the variants' one live/<model>/variants
+    refused = exchange("live/m/variants", 500)
+    refused["rules"]["request.variant-accepted"] = rule("fail", "A request valid against schemas/request.json was refused.")
+    refused["request"] = {"model": "m", "stream": True, "messages": [{"role": "user", "content": '"'}]}
+    variants = {"variants": 2, "seed": 0, "budget": 12, "sent": 3, "generated": 1, "shrinks": 1, "ok": False, "flaky": False, "notes": []}
+    lines = summary_lines(doc(exchange("live/m/text", sse_done=rule("pass")), refused, variants=variants))
+    assert not any(line.startswith("  live/m/variants") for line in lines)  # the variants line speaks for it
+    assert 'smallest failing variant: {"model": "m", "stream": true, "messages": [{"role": "user", "content": "\\""}]}' in lines
