@@ -1,9 +1,11 @@
 """Runs the applicable rules over one captured exchange and returns the verdict.
 
 The judge is where rules meet their metadata: it picks the rules for the profile and the
-user's selection, decides applicability (scope, then the rule's own ``applies``), stamps
-each bare violation into a Finding, caps runaway findings, and turns a crash inside a rule
-into a finding too, so that hostile input never ends a run.
+user's selection, drives the one pass over the body (engine.Pass: the fold rules are fed as
+the body is read, in blocks), decides applicability at the end (scope, then the rule's own
+``applies`` over ``End``), stamps each bare violation into a Finding, caps runaway
+findings, and turns a crash inside a rule into a finding too, so that hostile input never
+ends a run. Rules not yet written as folds run the legacy way, over the whole decoded Stream.
 """
 
 from __future__ import annotations
@@ -15,18 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .engine import Pass
 from .exchange import Exchange
 from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Verdict, Violation
 from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
+from .rules.fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .sse import Event
 from .stream import Stream, decode
-from .timing import arrivals, summarize
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules", "undecodable"]
-
-# Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
-# chunk needs the first few examples and a count, not 10,000 lines.
-MAX_FINDINGS = 20
+__all__ = ["MAX_FINDINGS", "judge", "judge_exchange", "run_rule", "select_rules", "undecodable"]
 
 
 def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
@@ -65,8 +65,8 @@ def _finding(rule: Rule, v: Violation) -> Finding:
     return Finding(rule.id, severity, v.message, None, v.offset, None, v.path, v.reason)
 
 
-def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
-    if exchange.problem and exchange.headers is None and not exchange.body and not rule.without_response:
+def _scope_reason(rule: Rule, exchange: Exchange, size: int) -> str | None:
+    if exchange.problem and exchange.headers is None and not size and not rule.without_response:
         return "no response was received (see capture.complete)"
     if rule.scope == STREAM and not exchange.is_stream:
         return f"status {exchange.status}: a non-2xx answer is judged by sections 1-2 alone"
@@ -76,25 +76,28 @@ def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
     return None
 
 
-def run_rule(rule: Rule, stream: Stream) -> RuleResult:
-    reason = _scope_reason(rule, stream.exchange)
-    try:
-        if reason is None and rule.applies is not None:
-            reason = rule.applies(stream)
-        if reason is not None:
-            return RuleResult(rule.id, rule.severity, NA, reason=reason)
-        findings: list[Finding] = []
-        total = 0
-        error = False  # an error-level finding, even one past the cap, fails the rule
-        for violation in rule.check(stream):
-            total += 1
-            finding = _finding(rule, violation)
-            error = error or finding.severity == ERROR
-            if total <= MAX_FINDINGS:
-                findings.append(finding)
-    except Exception as exc:  # a rule must never end the run: hostile input becomes a finding
-        message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
-        return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
+def _crashed(rule: Rule, exc: BaseException) -> RuleResult:
+    """A rule must never end the run: hostile input that crashes one becomes a finding."""
+    message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
+    return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
+
+
+def _collect(rule: Rule, violations: Iterable[Violation], cited: dict[int, Event]) -> RuleResult:
+    """Stamp, cap and count a rule's violations; ``cited`` gets the events the kept ones name."""
+    findings: list[Finding] = []
+    total = 0
+    error = False  # an error-level finding, even one past the cap, fails the rule
+    for violation in violations:
+        total += 1
+        finding = _finding(rule, violation)
+        error = error or finding.severity == ERROR
+        if total <= MAX_FINDINGS:
+            findings.append(finding)
+            if violation.event is not None:
+                cited[violation.event.index] = violation.event
+    if isinstance(violations, Findings) and violations.dropped:
+        total += violations.dropped
+        error = error or violations.drops_error(rule.severity)
     if not findings:
         return RuleResult(rule.id, rule.severity, PASS)
     if error:
@@ -102,26 +105,93 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
-def run_under_profile(rule: Rule, stream: Stream) -> RuleResult:
-    """The dialect's step, after the rule's own: a rule it switches off is not run (n/a with
-    its reason); a rule it demotes fails as a warning; findings on known quirks name them."""
-    off = stream.profile.switched_off(rule.id)
-    if off is not None:
-        return RuleResult(rule.id, rule.severity, NA, reason=off)
-    return stream.profile.adjust(run_rule(rule, stream), stream.events)
-
-
-def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
-    rules = all_rules() if rules is None else rules
-    name = stream.profile.name
-    results = [run_under_profile(r, stream) for r in rules if stream.profile.covers(r.profiles)]
+def run_rule(rule: Rule, stream: Stream, cited: dict[int, Event] | None = None) -> RuleResult:
+    """A legacy rule (a function over the whole decoded Stream)."""
+    reason = _scope_reason(rule, stream.exchange, len(stream.exchange.body))
     try:
-        message = stream.message
-        timing = summarize(stream)
-        times = arrivals(stream) if timing is not None else []
+        if reason is None and rule.applies is not None:
+            reason = rule.applies(stream)
+        if reason is not None:
+            return RuleResult(rule.id, rule.severity, NA, reason=reason)
+        assert rule.fold is None and not isinstance(rule.check, type)
+        return _collect(rule, rule.check(stream), {} if cited is None else cited)
+    except Exception as exc:
+        return _crashed(rule, exc)
+
+
+def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end: End, cited: dict[int, Event]) -> RuleResult:
+    """A fold rule at the end of the pass: applicable? then its violations (or its crash)."""
+    reason = _scope_reason(rule, end.exchange, end.size)
+    try:
+        if reason is None and rule.applies is not None:
+            reason = rule.applies(end)
+        if reason is not None:
+            return RuleResult(rule.id, rule.severity, NA, reason=reason)
+        if broken is not None:
+            raise broken
+        assert fold is not None, f"{rule.id}: in scope at the end but not at the start"
+        return _collect(rule, fold.finish(end), cited)
+    except Exception as exc:
+        return _crashed(rule, exc)
+
+
+def _in_scope(rule: Rule, exchange: Exchange) -> bool:
+    """Worth a fold at the start: the scope a status decides is known before the first byte."""
+    if rule.scope == STREAM:
+        return exchange.is_stream
+    if rule.scope == PRESTREAM:
+        return not exchange.is_stream
+    return True
+
+
+def judge_exchange(exchange: Exchange, profile: Profile, rules: Sequence[Rule] | None = None, clients: Mapping[str, Any] | None = None) -> Verdict:
+    """One pass over the body for every fold rule; the legacy rules (if any are selected)
+    over the decoded Stream; then the dialect's step on each result, in catalogue order."""
+    rules = all_rules() if rules is None else rules
+    covered = [r for r in rules if profile.covers(r.profiles)]
+    off = {r.id: profile.switched_off(r.id) for r in covered}
+    ctx = Context(exchange, profile)
+    folds: dict[str, Fold] = {}
+    early: dict[str, BaseException] = {}
+    for r in covered:
+        if r.fold is not None and off[r.id] is None and _in_scope(r, exchange):
+            try:
+                folds[r.id] = r.fold(ctx)
+            except Exception as exc:
+                early[r.id] = exc
+    run = Pass(exchange, profile, list(folds.values()), clients)
+    end = run.run()
+    legacy = [r for r in covered if r.fold is None and off[r.id] is None]
+    stream: Stream | None = None
+    if legacy:
+        stream = decode(exchange, profile)
+        if clients:
+            stream.clients = dict(clients)
+    results: list[RuleResult] = []
+    for r in covered:
+        why = off[r.id]
+        if why is not None:
+            results.append(RuleResult(r.id, r.severity, NA, reason=why))
+            continue
+        cited: dict[int, Event] = {}
+        if r.fold is not None:
+            fold = folds.get(r.id)
+            broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
+            result = finish_fold(r, fold, broken, end, cited)
+        else:
+            assert stream is not None
+            result = run_rule(r, stream, cited)
+        results.append(profile.adjust(result, cited))
+    try:
+        delivery = run.delivery
+        timing = times = None
+        if delivery is not None and not delivery.broken:
+            timing = delivery.summary(end.events, end.chunks)
+            times = delivery.arrivals()
+        message: dict[int, Any] = dict(end.message) if delivery is None or not delivery.broken else {}
     except Exception:  # best effort, for reports; the rules have judged already
         message, timing, times = {}, None, []
-    return Verdict(stream.exchange.source, name, results, message, timing, times, stream.profile.summary())
+    return Verdict(exchange.source, profile.name, results, message, timing, times or [], profile.summary())
 
 
 def _folder(source: str | None) -> str | None:
@@ -166,11 +236,8 @@ def judge(
     else:
         prof = get_profile(exchange.profile, _folder(exchange.source))
     try:
-        stream = decode(exchange, prof)
-        if clients:
-            stream.clients = dict(clients)
         with _collector_paused():
-            return judge_stream(stream, rules)
+            return judge_exchange(exchange, prof, rules, clients)
     except Exception as exc:
         return undecodable(exchange, prof, rules, exc)
 

@@ -284,7 +284,16 @@ class ToolCall:
     type: str | None = None
     name: str | None = None
     arguments: str = ""
-    fragments: list[Visit] = field(default_factory=list)
+    first: Visit | None = None  # the fragment that opened the call (findings cite it)
+    last: Visit | None = None  # its latest fragment
+    count: int = 0  # fragments merged into it
+
+    @property
+    def fragments(self) -> list[Visit]:
+        """The first and the last fragment (of possibly thousands): what findings cite."""
+        if self.first is None or self.last is None:
+            return []
+        return [self.first] if self.first is self.last else [self.first, self.last]
 
 
 @dataclass
@@ -355,7 +364,10 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         call = calls.get(key)
         if call is None:
             call = calls[key] = ToolCall(index)
-        call.fragments.append(visit)
+        if call.first is None:
+            call.first = visit
+        call.last = visit
+        call.count += 1
         raw_fn = entry.get("function")
         fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         call.id = call.id or _text(entry.get("id")) or None

@@ -1,9 +1,12 @@
-"""The rule catalogue: one registered pure function per spec rule id.
+"""The rule catalogue: one registered rule per spec rule id.
 
-A rule is ``check(stream) -> Iterable[Violation]``. Its registration carries what the judge
-needs to stamp and filter: severity, spec section, the profiles it applies to, what it
-applies to (streams, pre-stream errors, or both), and an ``applies`` function that returns
-the reason a rule cannot be judged (it needs the request, a live run...), or None.
+A rule is a ``Fold`` subclass (rules/fold.py: built up in one pass over the exchange, judged
+at its end) or, while the catalogue moves over, a legacy ``check(stream) -> Iterable[Violation]``
+over the whole decoded Stream. Its registration carries what the judge needs to stamp and
+filter: severity, spec section, the profiles it applies to, what it applies to (streams,
+pre-stream errors, or both), and an ``applies`` function that returns the reason a rule
+cannot be judged (it needs the request, a live run...), or None. A fold rule's ``applies``
+reads ``End``; a legacy rule's reads the Stream.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..findings import ERROR, WARNING, Violation
+from .fold import Fold, hooks_of
 
 if TYPE_CHECKING:
     from ..stream import Stream
@@ -21,7 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["REGISTRY", "Rule", "all_rules", "get_rule", "rule"]
 
 Check = Callable[["Stream"], Iterable[Violation]]
-Applies = Callable[["Stream"], "str | None"]
+# over End for a fold rule, over the Stream for a legacy one
+Applies = Callable[[Any], "str | None"]
+_R = TypeVar("_R", bound="Check | type[Fold]")
 
 STREAM, PRESTREAM, ANY = "stream", "pre-stream", "any"
 
@@ -48,7 +54,7 @@ class Rule:
     section: str  # spec section number, or "suite"
     title: str  # one line: what must hold
     why: str  # why it matters, which clients break
-    check: Check
+    check: Check | type[Fold]  # what was registered: a Fold subclass, or a legacy function over the Stream
     applies: Applies | None = None
     scope: str = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
@@ -58,6 +64,7 @@ class Rule:
     # Violation says which applied and why (compat.no-bom: "error when the dropped first
     # event carries data; warning when it carries only the role").
     severity_note: str | None = None
+    fold: type[Fold] | None = None  # the rule as a fold (rules/fold.py)
 
     @property
     def severity_text(self) -> str:
@@ -91,8 +98,9 @@ def rule(
     live: bool = False,
     without_response: bool = False,
     severity_note: str | None = None,
-) -> Callable[[Check], Check]:
-    """Register ``check`` under ``id``; a duplicate id is a programming error.
+) -> Callable[[_R], _R]:
+    """Register ``check`` (a Fold subclass, or a legacy function over the Stream) under ``id``;
+    a duplicate id is a programming error.
 
     ``severity_note`` declares a conditional severity: ``severity`` is the highest the rule
     reports, and the note says when each applies ("error when ...; warning when ...").
@@ -102,14 +110,20 @@ def rule(
     if severity_note is not None and (severity != ERROR or not severity_note.startswith("error when")):
         raise ValueError(f"{id}: a conditional severity declares error, its highest, and a note 'error when ...; warning when ...'")
 
-    def register(check: Check) -> Check:
+    def register(check: _R) -> _R:
         old = REGISTRY.get(id)
         # the same function registering again is a module re-import (pytester does that); a
         # different function under a taken id is a mistake
-        if old is not None and (old.check.__module__, old.check.__qualname__) != (check.__module__, check.__qualname__):
-            raise ValueError(f"duplicate rule id {id!r}")
+        if old is not None:
+            was = old.check
+            if (was.__module__, was.__qualname__) != (check.__module__, check.__qualname__):
+                raise ValueError(f"duplicate rule id {id!r}")
+        fold: type[Fold] | None = None
+        if isinstance(check, type) and issubclass(check, Fold):
+            check.hooks = hooks_of(check)
+            fold = check
         REGISTRY[id] = Rule(
-            id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note
+            id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note, fold
         )
         return check
 

@@ -1,0 +1,451 @@
+"""The one pass: bytes in blocks -> SSE events -> classified payloads -> folds, and ``End``.
+
+``Pass`` is what ``judge`` drives: it feeds the body (from memory, or a file read in blocks)
+to the incremental parser, classifies each dispatched event as it comes (chunk, error event,
+annotation, ``[DONE]``, bad payload: the same classification as ``stream.decode``), keeps
+the facts every rule shares (counts, first and last of things, per-choice facts, the
+assembled message, delivery times), and hands each event, payload, choice appearance and
+undispatched block to the folds that asked for it. Nothing here grows with the stream
+except what is per choice: memory is bounded by what the rules must remember.
+
+The parser knows no verdicts and neither does this module: rules judge, at ``End``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
+from typing import Any
+
+import orjson
+
+from .exchange import Exchange
+from .profiles import Profile
+from .rules.fold import ChoiceFacts, End, Fold
+from .sse import Block, Event, SSEParser
+from .stream import (
+    ANNOTATION,
+    BAD,
+    CHUNK,
+    DONE,
+    ERROR,
+    AssembledChoice,
+    Item,
+    ToolCall,
+    Visit,
+    _load,
+    _merge_tool_calls,
+    _text,
+    as_index,
+    choice_index,
+    has_reasoning,
+    reasoning_text,
+)
+from .timing import Delivery
+
+__all__ = ["BLOCK", "Pass"]
+
+BLOCK = 1024 * 1024  # bytes read from a file at a time
+_COMPACT = 4096  # a choice's content pieces are joined when this many are pending
+
+_new = tuple.__new__
+_data_of = itemgetter(3)  # Event.data
+
+
+class _Assembly:
+    """One choice being assembled the way clients do (stream.assemble, one visit at a time)."""
+
+    __slots__ = ("calls", "content", "msg", "reasoning")
+
+    def __init__(self, idx: int) -> None:
+        self.msg = AssembledChoice(idx)
+        self.calls: dict[Any, ToolCall] = {}
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+
+    def add(self, visit: Visit) -> None:
+        d = visit.delta
+        c = d.get("content")
+        if c.__class__ is str:
+            content = self.content
+            content.append(c)
+            if len(content) > _COMPACT:
+                self.content = ["".join(content)]
+            simple = len(d) == 1
+        else:
+            simple = not d
+        if simple:
+            return
+        msg = self.msg
+        if msg.role is None and isinstance(d.get("role"), str):
+            msg.role = d["role"]
+        msg.refusal += _text(d.get("refusal"))
+        if has_reasoning(d):
+            self.reasoning.append(reasoning_text(d))
+            if len(self.reasoning) > _COMPACT:
+                self.reasoning = ["".join(self.reasoning)]
+            details = d.get("reasoning_details")
+            if isinstance(details, list):
+                msg.reasoning_details.extend(details)
+        tcs = d.get("tool_calls")
+        if tcs.__class__ is list:
+            msg.tool_entries += len(tcs)
+            _merge_tool_calls(self.calls, tcs, visit)
+
+    def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
+        msg = self.msg
+        if finish is not None:
+            msg.finish_reason = finish.choice.get("finish_reason")
+        msg.content = "".join(self.content)
+        msg.reasoning = "".join(self.reasoning)
+        if msg.finish_reason is None and error_finished:
+            msg.finish_reason = "error"
+        msg.tool_calls = list(self.calls.values())
+        msg.usage = usage
+        return msg
+
+
+class Pass:
+    """One exchange judged in one pass. ``feed`` bytes (or ``run`` the whole body), then ``close``."""
+
+    def __init__(self, exchange: Exchange, profile: Profile, folds: Sequence[Fold], clients: Mapping[str, Any] | None = None) -> None:
+        self.exchange = exchange
+        self.profile = profile
+        self.clients = dict(clients or {})
+        self.parser = SSEParser(keep=False)
+        self.broken: dict[int, BaseException] = {}  # id(fold) -> its first exception
+        self._folds = list(folds)
+        self._route()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._fed = 0
+        self.utf8_error: tuple[int, bytes, str] | None = None
+        self.utf8_event: Event | None = None
+        # facts
+        self.events = 0
+        self.first_event: Event | None = None
+        self.last_event: Event | None = None
+        self.done: Event | None = None
+        self.after_done = 0
+        self.first_after_done: Event | None = None
+        self.payloads = 0
+        self.last_payload: Item | None = None
+        self.chunks = 0
+        self.first_chunk: Item | None = None
+        self.last_chunk: Item | None = None
+        self.errors = 0
+        self.first_error: Item | None = None
+        self.first_bare_error: Item | None = None  # the first error event without its own choices entries
+        self.bad = 0
+        self.usage_chunks = 0
+        self.first_usage: Item | None = None
+        self.second_usage: Item | None = None
+        self.last_usage_chunk: Item | None = None
+        self.last_usage: dict[str, Any] | None = None
+        self.last_finish_chunk: Item | None = None
+        self.choices: dict[int, ChoiceFacts] = {}
+        self.assembly: dict[int, _Assembly] = {}
+        self.error_entries: dict[int, tuple[list[Item], int]] = {}
+        self.delivery = Delivery(exchange.timing) if exchange.timing is not None and exchange.timing.arrivals else None
+        self._annotations = profile.annotations
+        self._entries_count = not profile.error_may_end_stream
+
+    # ------------------------------------------------------------------ dispatch lists
+
+    def _route(self) -> None:
+        live = [f for f in self._folds if id(f) not in self.broken]
+        self._on_event = [f for f in live if "event" in f.hooks]
+        self._on_payload = [f for f in live if "payload" in f.hooks]
+        self._on_visit = [f for f in live if "visit" in f.hooks]
+        self._on_block = [f for f in live if "block" in f.hooks]
+
+    def _broke(self, fold: Fold, exc: BaseException) -> None:
+        if id(fold) not in self.broken:
+            self.broken[id(fold)] = exc
+            self._route()
+
+    # ------------------------------------------------------------------ input
+
+    def run(self) -> End:
+        """Judge the whole body: from memory, or from the file behind the exchange in blocks."""
+        for block in self.exchange.blocks(BLOCK):
+            self.feed(block)
+        return self.close()
+
+    def feed(self, data: bytes, t: float | None = None) -> None:
+        if not data:
+            return
+        if self.utf8_error is None:
+            pending = len(self._utf8.getstate()[0])
+            try:
+                self._utf8.decode(data)
+            except UnicodeDecodeError as exc:
+                at = self._fed - pending + exc.start
+                raw = exc.object[exc.start : exc.end]
+                self.utf8_error = (at, bytes(raw), exc.reason)
+        self._fed += len(data)
+        self._events(self.parser.feed(data, t))
+
+    def close(self) -> End:
+        if self.utf8_error is None:
+            pending = len(self._utf8.getstate()[0])
+            try:
+                self._utf8.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                at = self._fed - pending + exc.start
+                self.utf8_error = (at, bytes(exc.object[exc.start : exc.end]), exc.reason)
+        self._events(self.parser.close())
+        return self._end()
+
+    # ------------------------------------------------------------------ the hot loop
+
+    def _events(self, events: list[Event]) -> None:
+        parser = self.parser
+        if parser.skipped:
+            blocks = list(parser.skipped)
+            parser.skipped.clear()
+        else:
+            blocks = []
+        if not events:
+            self._blocks(blocks)
+            return
+        if self.utf8_error is not None and self.utf8_event is None:
+            bad = self.utf8_error[0]
+            for ev in events:
+                if ev.offset <= bad < ev.end:
+                    self.utf8_event = ev
+                    break
+        if self.first_event is None:
+            self.first_event = events[0]
+        self.events += len(events)
+        self.last_event = events[-1]
+        if self.delivery is not None:
+            self.delivery.events(events)
+        if self.done is not None:
+            self._after_done(events)
+            self._blocks(blocks)
+            return
+        datas = list(map(_data_of, events))
+        try:
+            stop = datas.index(DONE)
+        except ValueError:
+            stop = len(datas)
+        before = events[:stop] if stop < len(events) else events
+        try:
+            loaded: list[tuple[Any, str | None]] = [(o, None) for o in map(orjson.loads, datas[:stop] if stop < len(datas) else datas)]
+        except orjson.JSONDecodeError:
+            loaded = list(map(_load, datas[:stop] if stop < len(datas) else datas))
+        self._payloads(before, loaded)
+        if stop < len(events):
+            self.done = events[stop]
+            on_event = self._on_event
+            if on_event:
+                self._event_hooks([events[stop]])
+            self._after_done(events[stop + 1 :])
+        self._blocks(blocks)
+
+    def _event_hooks(self, events: Iterable[Event]) -> None:
+        for fold in self._on_event:
+            for ev in events:
+                try:
+                    fold.event(ev)
+                except Exception as exc:
+                    self._broke(fold, exc)
+                    break
+
+    def _after_done(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if self.first_after_done is None:
+            self.first_after_done = events[0]
+        self.after_done += len(events)
+        if self._on_event:
+            self._event_hooks(events)
+
+    def _blocks(self, blocks: list[Block]) -> None:
+        for fold in self._on_block:
+            for b in blocks:
+                try:
+                    fold.block(b)
+                except Exception as exc:
+                    self._broke(fold, exc)
+                    break
+
+    def _payloads(self, events: list[Event], loaded: list[tuple[Any, str | None]]) -> None:
+        on_event = self._on_event
+        on_payload = self._on_payload
+        on_visit = self._on_visit
+        annotations = self._annotations
+        delivery = self.delivery
+        for ev, (obj, problem) in zip(events, loaded):
+            for fold in on_event:
+                try:
+                    fold.event(ev)
+                except Exception as exc:
+                    self._broke(fold, exc)
+                    on_event = self._on_event
+            if problem is not None:
+                item: Item = _new(Item, (ev, BAD, None, problem))
+                self.bad += 1
+            elif type(obj) is not dict:
+                item = _new(Item, (ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
+                self.bad += 1
+            elif obj.get("error"):  # section 0: an error that reads as false is no error
+                item = _new(Item, (ev, ERROR, obj, None))
+                self._error(item)
+            elif (
+                annotations
+                and obj.get("choices") == []
+                and obj.get("usage") is None
+                and obj.get("object") != "chat.completion.chunk"
+            ):
+                item = _new(Item, (ev, ANNOTATION, obj, None))
+            else:
+                item = _new(Item, (ev, CHUNK, obj, None))
+            self.payloads += 1
+            self.last_payload = item
+            for fold in on_payload:
+                try:
+                    fold.payload(item)
+                except Exception as exc:
+                    self._broke(fold, exc)
+                    on_payload = self._on_payload
+            if item.kind is not CHUNK:
+                continue
+            # a chunk
+            self.chunks += 1
+            if self.first_chunk is None:
+                self.first_chunk = item
+            self.last_chunk = item
+            usage = obj.get("usage")
+            if usage is not None:
+                self.usage_chunks += 1
+                if self.first_usage is None:
+                    self.first_usage = item
+                elif self.second_usage is None:
+                    self.second_usage = item
+                self.last_usage_chunk = item
+                if isinstance(usage, dict):
+                    self.last_usage = usage
+            chs = obj.get("choices")
+            if type(chs) is not list:
+                if delivery is not None and chs and isinstance(chs, (int, float)):
+                    delivery.content_broken()
+                continue
+            finishes = False
+            for pos, ch in enumerate(chs):
+                if type(ch) is not dict:
+                    continue
+                delta = ch.get("delta")
+                visit: Visit = _new(Visit, (item, pos, ch, delta if type(delta) is dict else {}))
+                idx = ch.get("index")
+                if type(idx) is not int:
+                    idx = choice_index(ch, pos)
+                facts = self.choices.get(idx)
+                if facts is None:
+                    facts = self.choices[idx] = ChoiceFacts(idx, visit, visit)
+                    assembly = self.assembly[idx] = _Assembly(idx)
+                else:
+                    facts.last = visit
+                    facts.visits += 1
+                    assembly = self.assembly[idx]
+                fr = ch.get("finish_reason")
+                if fr is not None:
+                    finishes = True
+                    if facts.finish is None:
+                        facts.finish = visit
+                    if fr:
+                        facts.finished = True
+                assembly.add(visit)
+                if delivery is not None and not delivery.content_seen:
+                    d = visit.delta
+                    if d.get("content") or d.get("tool_calls"):
+                        delivery.content(ev)
+                for fold in on_visit:
+                    try:
+                        fold.visit(idx, visit)
+                    except Exception as exc:
+                        self._broke(fold, exc)
+                        on_visit = self._on_visit
+            if finishes:
+                self.last_finish_chunk = item
+
+    def _error(self, item: Item) -> None:
+        self.errors += 1
+        if self.first_error is None:
+            self.first_error = item
+        entries = item.obj.get("choices") if self._entries_count else None
+        if not (isinstance(entries, list) and entries):
+            if self.first_bare_error is None:
+                self.first_bare_error = item
+            return
+        for pos, entry in enumerate(entries):
+            if isinstance(entry, dict) and entry.get("finish_reason") is not None:
+                idx = choice_index(entry, pos)
+                kept = self.error_entries.get(idx)
+                if kept is None:
+                    self.error_entries[idx] = ([item], 1)
+                else:
+                    items, n = kept
+                    if len(items) < 2:
+                        items.append(item)
+                    self.error_entries[idx] = (items, n + 1)
+
+    # ------------------------------------------------------------------ the end
+
+    def _error_finishes(self) -> dict[int, Item]:
+        """stream.Stream.error_finishes, from the kept facts."""
+        out: dict[int, Item] = {idx: items[0] for idx, (items, _) in self.error_entries.items()}
+        bare = self.first_bare_error
+        if bare is not None:
+            finished = {i for i, f in self.choices.items() if f.finished}
+            for idx in set(self.choices) | {0}:
+                if idx not in finished:
+                    out.setdefault(idx, bare)
+        return out
+
+    def _end(self) -> End:
+        parser = self.parser
+        ex = self.exchange
+        error_finishes = self._error_finishes()
+        message = {
+            idx: a.done(self.choices[idx].finish, idx in error_finishes, self.last_usage) for idx, a in self.assembly.items()
+        }
+        self.assembly = {}
+        return End(
+            exchange=ex,
+            profile=self.profile,
+            size=self._fed,
+            read=ex.read,
+            bom=parser.bom,
+            discarded=parser.discarded,
+            oversized=list(parser.oversized),
+            max_line=parser.max_line,
+            events=self.events,
+            first_event=self.first_event,
+            last_event=self.last_event,
+            done=self.done,
+            after_done=self.after_done,
+            first_after_done=self.first_after_done,
+            payloads=self.payloads,
+            last_payload=self.last_payload,
+            chunks=self.chunks,
+            first_chunk=self.first_chunk,
+            last_chunk=self.last_chunk,
+            errors=self.errors,
+            first_error=self.first_error,
+            bad=self.bad,
+            usage_chunks=self.usage_chunks,
+            first_usage=self.first_usage,
+            second_usage=self.second_usage,
+            last_usage_chunk=self.last_usage_chunk,
+            last_usage=self.last_usage,
+            last_finish_chunk=self.last_finish_chunk,
+            choices=self.choices,
+            error_entries=self.error_entries,
+            error_finishes=error_finishes,
+            message=message,
+            utf8_error=self.utf8_error,
+            utf8_event=self.utf8_event,
+            clients=self.clients,
+        )
