@@ -324,7 +324,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             named = [r + (" (warning)" if get_rule(r).severity == "warning" else "") for r in fault.rules]
             rules = ", ".join(named) if fault.rules else "none (legal framing: must pass)"
             when = f"; only when {fault.conditional}" if fault.conditional else ""
-            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
+            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [answer kinds: {', '.join(fault.kinds)}{when}]\n")
         return 0
     unknown = _unknown_faults(args.fault)
     if unknown:

@@ -25,13 +25,13 @@ from .profiles import Profile
 from .rules.fold import ChoiceFacts, End, Fold
 from .sse import Block, Event, SSEParser
 from .stream import (
-    ANNOTATION,
-    BAD,
-    CHUNK,
     DONE,
-    ERROR,
+    KIND_ANNOTATION,
+    KIND_BAD,
+    KIND_CHUNK,
+    KIND_ERROR,
     AssembledChoice,
-    Item,
+    DecodedEvent,
     ToolCall,
     Visit,
     _load,
@@ -129,23 +129,23 @@ class Pass:
         self.after_done = 0
         self.first_after_done: Event | None = None
         self.payloads = 0
-        self.last_payload: Item | None = None
+        self.last_payload: DecodedEvent | None = None
         self.chunks = 0
-        self.first_chunk: Item | None = None
-        self.last_chunk: Item | None = None
+        self.first_chunk: DecodedEvent | None = None
+        self.last_chunk: DecodedEvent | None = None
         self.errors = 0
-        self.first_error: Item | None = None
-        self.first_bare_error: Item | None = None  # the first error event without its own choices entries
+        self.first_error: DecodedEvent | None = None
+        self.first_bare_error: DecodedEvent | None = None  # the first error event without its own choices entries
         self.bad = 0
         self.usage_chunks = 0
-        self.first_usage: Item | None = None
-        self.second_usage: Item | None = None
-        self.last_usage_chunk: Item | None = None
+        self.first_usage: DecodedEvent | None = None
+        self.second_usage: DecodedEvent | None = None
+        self.last_usage_chunk: DecodedEvent | None = None
         self.last_usage: dict[str, Any] | None = None
-        self.last_finish_chunk: Item | None = None
+        self.last_finish_chunk: DecodedEvent | None = None
         self.choices: dict[int, ChoiceFacts] = {}
         self.assembly: dict[int, _Assembly] = {}
-        self.error_entries: dict[int, tuple[list[Item], int]] = {}
+        self.error_entries: dict[int, tuple[list[DecodedEvent], int]] = {}
         self.delivery = Delivery(exchange.timing) if exchange.timing is not None and exchange.timing.arrivals else None
         self._annotations = profile.annotations
         self._entries_count = not profile.error_may_end_stream
@@ -285,13 +285,13 @@ class Pass:
                     self._broke(fold, exc)
                     on_event = self._on_event
             if problem is not None:
-                item: Item = _new(Item, (ev, BAD, None, problem))
+                item: DecodedEvent = _new(DecodedEvent, (ev, KIND_BAD, None, problem))
                 self.bad += 1
             elif type(obj) is not dict:
-                item = _new(Item, (ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
+                item = _new(DecodedEvent, (ev, KIND_BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
                 self.bad += 1
             elif obj.get("error"):  # section 0: an error that reads as false is no error
-                item = _new(Item, (ev, ERROR, obj, None))
+                item = _new(DecodedEvent, (ev, KIND_ERROR, obj, None))
                 self._error(item)
             elif (
                 annotations
@@ -299,9 +299,9 @@ class Pass:
                 and obj.get("usage") is None
                 and obj.get("object") != "chat.completion.chunk"
             ):
-                item = _new(Item, (ev, ANNOTATION, obj, None))
+                item = _new(DecodedEvent, (ev, KIND_ANNOTATION, obj, None))
             else:
-                item = _new(Item, (ev, CHUNK, obj, None))
+                item = _new(DecodedEvent, (ev, KIND_CHUNK, obj, None))
             self.payloads += 1
             self.last_payload = item
             for fold in on_payload:
@@ -310,7 +310,7 @@ class Pass:
                 except Exception as exc:
                     self._broke(fold, exc)
                     on_payload = self._on_payload
-            if item.kind is not CHUNK:
+            if item.kind is not KIND_CHUNK:
                 continue
             # a chunk
             self.chunks += 1
@@ -370,7 +370,7 @@ class Pass:
             if finishes:
                 self.last_finish_chunk = item
 
-    def _error(self, item: Item) -> None:
+    def _error(self, item: DecodedEvent) -> None:
         self.errors += 1
         if self.first_error is None:
             self.first_error = item
@@ -393,9 +393,9 @@ class Pass:
 
     # ------------------------------------------------------------------ the end
 
-    def _error_finishes(self) -> dict[int, Item]:
+    def _error_finishes(self) -> dict[int, DecodedEvent]:
         """stream.Stream.error_finishes, from the kept facts."""
-        out: dict[int, Item] = {idx: items[0] for idx, (items, _) in self.error_entries.items()}
+        out: dict[int, DecodedEvent] = {idx: items[0] for idx, (items, _) in self.error_entries.items()}
         bare = self.first_bare_error
         if bare is not None:
             finished = {i for i, f in self.choices.items() if f.finished}

@@ -14,22 +14,26 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from ..findings import ERROR, WARNING, Violation
+from ..findings import ERROR, WARNING, Severity, Violation
 from .fold import Fold, hooks_of
 
 if TYPE_CHECKING:
     from ..stream import Stream
 
-__all__ = ["REGISTRY", "Rule", "all_rules", "get_rule", "rule"]
+__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "get_rule", "rule"]
 
 Check = Callable[["Stream"], Iterable[Violation]]
 # over End for a fold rule, over the Stream for a legacy one
 Applies = Callable[[Any], "str | None"]
 _R = TypeVar("_R", bound="Check | type[Fold]")
 
-STREAM, PRESTREAM, ANY = "stream", "pre-stream", "any"
+# What a rule judges: a streamed answer (2xx), a pre-stream error answer (non-2xx), or both.
+Scope = Literal["stream", "pre-stream", "any"]
+STREAM: Final = "stream"
+PRESTREAM: Final = "pre-stream"
+ANY: Final = "any"
 
 SECTIONS = {
     "1": "Request",
@@ -50,13 +54,13 @@ SECTIONS = {
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
-    severity: str
+    severity: Severity
     section: str  # spec section number, or "suite"
     title: str  # one line: what must hold
     why: str  # why it matters, which clients break
     check: Check | type[Fold]  # what was registered: a Fold subclass, or a legacy function over the Stream
     applies: Applies | None = None
-    scope: str = STREAM
+    scope: Scope = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
     live: bool = False  # judged only from what a live run records (timings, provoked cause)
     without_response: bool = False  # judged even when no response arrived at all
@@ -91,9 +95,9 @@ def rule(
     section: str,
     title: str,
     why: str,
-    severity: str = ERROR,
+    severity: Severity = ERROR,
     applies: Applies | None = None,
-    scope: str = STREAM,
+    scope: Scope = STREAM,
     profiles: Iterable[str] = ("sansa", "openai"),
     live: bool = False,
     without_response: bool = False,

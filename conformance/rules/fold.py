@@ -36,7 +36,7 @@ from ..sse import Block, Event
 if TYPE_CHECKING:
     from ..exchange import Exchange
     from ..profiles import Profile
-    from ..stream import AssembledChoice, Item, Visit
+    from ..stream import AssembledChoice, DecodedEvent, Visit
 
 __all__ = ["HOOKS", "MAX_FINDINGS", "ChoiceFacts", "Context", "End", "Findings", "Fold", "hooks_of"]
 
@@ -95,25 +95,25 @@ class End:
     first_after_done: Event | None
     # payloads before [DONE]
     payloads: int
-    last_payload: Item | None
+    last_payload: DecodedEvent | None
     chunks: int
-    first_chunk: Item | None
-    last_chunk: Item | None
+    first_chunk: DecodedEvent | None
+    last_chunk: DecodedEvent | None
     errors: int
-    first_error: Item | None
+    first_error: DecodedEvent | None
     bad: int  # payloads that are not one JSON object
     # usage
     usage_chunks: int  # chunks whose usage is not null
-    first_usage: Item | None  # the first of them
-    second_usage: Item | None  # the second (usage.only-last cites it)
-    last_usage_chunk: Item | None  # the last of them
+    first_usage: DecodedEvent | None  # the first of them
+    second_usage: DecodedEvent | None  # the second (usage.only-last cites it)
+    last_usage_chunk: DecodedEvent | None  # the last of them
     last_usage: dict[str, Any] | None  # the last usage that is an object (what clients keep)
-    last_finish_chunk: Item | None  # the last chunk that finishes some choice
+    last_finish_chunk: DecodedEvent | None  # the last chunk that finishes some choice
     # per choice, in first-appearance order
     choices: dict[int, ChoiceFacts]
     # choice index -> (first two error events whose own choices entry finishes it, how many)
-    error_entries: dict[int, tuple[list[Item], int]]
-    error_finishes: dict[int, Item]  # choice index -> the error event that finished it
+    error_entries: dict[int, tuple[list[DecodedEvent], int]]
+    error_finishes: dict[int, DecodedEvent]  # choice index -> the error event that finished it
     message: dict[int, AssembledChoice]  # the assembled message per choice (the shared assembler)
     utf8_error: tuple[int, bytes, str] | None  # (offset, bad bytes, reason) of the first invalid UTF-8
     utf8_event: Event | None  # the event whose lines hold that offset
@@ -212,7 +212,7 @@ class Fold:
     def event(self, ev: Event) -> None:
         """Every dispatched SSE event, in order ([DONE] and after included)."""
 
-    def payload(self, item: Item) -> None:
+    def payload(self, item: DecodedEvent) -> None:
         """Every classified payload before [DONE]."""
 
     def visit(self, idx: int, v: Visit) -> None:

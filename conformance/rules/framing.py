@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Violation
-from ..stream import BAD, Item
+from ..stream import KIND_BAD, DecodedEvent
 from . import rule
 from ._util import show
 from .fold import Context, End, Findings, Fold
@@ -63,8 +63,8 @@ class JsonPayload(Fold):
         super().__init__(ctx)
         self.found = Findings()
 
-    def payload(self, item: Item) -> None:
-        if item.kind == BAD:
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind == KIND_BAD:
             self.found.add(Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event))
 
     def finish(self, end: End) -> Findings:
