@@ -125,6 +125,8 @@ def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end
     try:
         if reason is None and rule.applies is not None:
             reason = rule.applies(end)
+        if reason is None and fold is not None and broken is None:
+            reason = fold.applies(end)
         if reason is not None:
             return RuleResult(rule.id, rule.severity, NA, reason=reason)
         if broken is not None:
@@ -150,7 +152,7 @@ def judge_exchange(exchange: Exchange, profile: Profile, rules: Sequence[Rule] |
     rules = all_rules() if rules is None else rules
     covered = [r for r in rules if profile.covers(r.profiles)]
     off = {r.id: profile.switched_off(r.id) for r in covered}
-    ctx = Context(exchange, profile)
+    ctx = Context(exchange, profile, dict(clients or {}))
     folds: dict[str, Fold] = {}
     early: dict[str, BaseException] = {}
     for r in covered:

@@ -55,6 +55,7 @@ class Context:
 
     exchange: Exchange
     profile: Profile
+    clients: Mapping[str, Any] = field(default_factory=dict)  # client readings (client replay), known before the pass
 
 
 @dataclass(slots=True)
@@ -220,6 +221,12 @@ class Fold:
 
     def block(self, b: Block) -> None:
         """Every block a blank line ended without dispatching an event."""
+
+    def applies(self, end: End) -> str | None:
+        """The rule's own applicability where it needs what only the fold saw (the registered
+        ``applies`` reads End alone): None, or the reason the rule cannot be judged. Called
+        after the registered ``applies`` found nothing against it."""
+        return None
 
     def finish(self, end: End) -> Iterable[Violation]:
         raise NotImplementedError
