@@ -142,6 +142,7 @@ class Pass:
         self.second_usage: DecodedEvent | None = None
         self.last_usage_chunk: DecodedEvent | None = None
         self.last_usage: dict[str, Any] | None = None
+        self.last_usage_object_chunk: DecodedEvent | None = None
         self.last_finish_chunk: DecodedEvent | None = None
         self.choices: dict[int, ChoiceFacts] = {}
         self.assembly: dict[int, _Assembly] = {}
@@ -327,6 +328,7 @@ class Pass:
                 self.last_usage_chunk = item
                 if isinstance(usage, dict):
                     self.last_usage = usage
+                    self.last_usage_object_chunk = item
             chs = obj.get("choices")
             if type(chs) is not list:
                 if delivery is not None and chs and isinstance(chs, (int, float)):
@@ -440,6 +442,7 @@ class Pass:
             second_usage=self.second_usage,
             last_usage_chunk=self.last_usage_chunk,
             last_usage=self.last_usage,
+            last_usage_object_chunk=self.last_usage_object_chunk,
             last_finish_chunk=self.last_finish_chunk,
             choices=self.choices,
             error_entries=self.error_entries,

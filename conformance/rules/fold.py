@@ -109,6 +109,7 @@ class End:
     second_usage: DecodedEvent | None  # the second (usage.only-last cites it)
     last_usage_chunk: DecodedEvent | None  # the last of them
     last_usage: dict[str, Any] | None  # the last usage that is an object (what clients keep)
+    last_usage_object_chunk: DecodedEvent | None  # the chunk that carried it
     last_finish_chunk: DecodedEvent | None  # the last chunk that finishes some choice
     # per choice, in first-appearance order
     choices: dict[int, ChoiceFacts]
@@ -179,6 +180,15 @@ class Findings:
         else:
             self.dropped += 1
             self.dropped_severities.add(violation.severity)
+
+    def full(self, key: int = 0) -> bool:
+        """``key`` keeps no more: a rule may then ``tally`` instead of building a message."""
+        return len(self._by_key.get(key, ())) >= MAX_FINDINGS
+
+    def tally(self, severity: str | None = None) -> None:
+        """Count a violation that would not be kept (its key is ``full``)."""
+        self.dropped += 1
+        self.dropped_severities.add(severity)
 
     def count(self, key: int) -> int:
         """Violations kept under ``key`` (a rule that reports once per choice checks this)."""
