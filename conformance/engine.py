@@ -167,9 +167,10 @@ class Pass:
 
     # ------------------------------------------------------------------ input
 
-    def run(self) -> End:
-        """Judge the whole body: from memory, or from the file behind the exchange in blocks."""
-        for block in self.exchange.blocks(BLOCK):
+    def run(self, blocks: Iterable[bytes] | None = None) -> End:
+        """Judge the whole body: ``blocks``, or the exchange's body in BLOCK-sized reads
+        (from memory, or from the file behind the exchange)."""
+        for block in self.exchange.blocks(BLOCK) if blocks is None else blocks:
             self.feed(block)
         return self.close()
 

@@ -30,6 +30,22 @@ class BodyFile:
             fh.seek(offset)
             return fh.read(min(n, self.size - offset))
 
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, cut: slice) -> bytes:
+        """``body[a:b]`` for the few bytes a report excerpts (a slice with step 1 only)."""
+        start, stop, step = cut.indices(self.size)
+        if step != 1:
+            raise ValueError("a body on disk is read in plain slices")
+        return self.read(start, stop - start)
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """``bytes.find`` over a window of the body (excerpts search one event's bytes)."""
+        stop = self.size if end is None else min(end, self.size)
+        at = self.read(start, stop - start).find(sub)
+        return at if at < 0 else start + at
+
     def blocks(self, size: int) -> Iterator[bytes]:
         left = self.size
         with open(self.path, "rb") as fh:

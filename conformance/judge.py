@@ -10,6 +10,7 @@ ends a run. Rules not yet written as folds run the legacy way, over the whole de
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -146,9 +147,17 @@ def _in_scope(rule: Rule, exchange: Exchange) -> bool:
     return True
 
 
-def judge_exchange(exchange: Exchange, profile: Profile, rules: Sequence[Rule] | None = None, clients: Mapping[str, Any] | None = None) -> Verdict:
+def judge_exchange(
+    exchange: Exchange,
+    profile: Profile,
+    rules: Sequence[Rule] | None = None,
+    clients: Mapping[str, Any] | None = None,
+    blocks: Iterable[bytes] | None = None,
+) -> Verdict:
     """One pass over the body for every fold rule; the legacy rules (if any are selected)
-    over the decoded Stream; then the dialect's step on each result, in catalogue order."""
+    over the decoded Stream; then the dialect's step on each result, in catalogue order.
+    ``blocks``: the body in the pieces to feed (default: the exchange's body in BLOCK-sized
+    reads, from memory or disk); the verdict is the same however it is cut."""
     rules = all_rules() if rules is None else rules
     covered = [r for r in rules if profile.covers(r.profiles)]
     off = {r.id: profile.switched_off(r.id) for r in covered}
@@ -162,11 +171,12 @@ def judge_exchange(exchange: Exchange, profile: Profile, rules: Sequence[Rule] |
             except Exception as exc:
                 early[r.id] = exc
     run = Pass(exchange, profile, list(folds.values()), clients)
-    end = run.run()
+    end = run.run(blocks)
     legacy = [r for r in covered if r.fold is None and off[r.id] is None]
     stream: Stream | None = None
-    if legacy:
-        stream = decode(exchange, profile)
+    if legacy:  # while rules move over to folds: the whole body, decoded
+        whole = exchange if exchange.file is None else dataclasses.replace(exchange, body=exchange.read(0, exchange.size))
+        stream = decode(whole, profile)
         if clients:
             stream.clients = dict(clients)
     results: list[RuleResult] = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from ..findings import ERROR, WARNING, Severity, Violation
-from .fold import Fold, hooks_of
+from .fold import Fold
 
 if TYPE_CHECKING:
     from ..stream import Stream
@@ -124,7 +124,6 @@ def rule(
                 raise ValueError(f"duplicate rule id {id!r}")
         fold: type[Fold] | None = None
         if isinstance(check, type) and issubclass(check, Fold):
-            check.hooks = hooks_of(check)
             fold = check
         REGISTRY[id] = Rule(
             id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note, fold

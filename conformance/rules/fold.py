@@ -214,8 +214,12 @@ class Fold:
     any iterable of violations it holds in full.
     """
 
-    # set by the engine per subclass: which hooks this class overrides
+    # which hooks this class overrides (set for each subclass as it is defined)
     hooks: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.hooks = hooks_of(cls)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
