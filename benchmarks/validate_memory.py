@@ -1,0 +1,118 @@
+"""Peak memory of judging one large recording from disk: bounded, whatever its size.
+
+    python benchmarks/validate_memory.py [--sizes 300,1000] [--dir /tmp] [--keep] [--select RULES]
+
+For each size (MB) it writes a recording of one long conformant text stream (role, content
+chunks of one word, the finish with usage, [DONE]; about 190 bytes a chunk) to --dir (never
+committed; deleted afterwards unless --keep), then judges it in a fresh Python process the
+way validate does (``judge(load(path, lazy=True))``: the body stays on disk and is read in
+1 MiB blocks, in one pass) and reports that process's peak RSS (resource.getrusage
+ru_maxrss), next to the peak of the same process judging a 1 KB recording (the
+interpreter, the rules, the schemas). Target: under 300 MB for 300 MB and for 1 GB.
+
+What still grows with the stream: the assembled content (a word a chunk: about 3 % of the
+body) and what a rule must remember per choice; never the events, payloads or the body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WORDS = "the quick brown fox jumps over a lazy dog while streaming tokens arrive one by one".split()
+
+CHILD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+from conformance.judge import judge, select_rules
+from conformance.recordings import load
+rules = select_rules({select!r}.split(",")) if {select!r} else None
+t0 = time.process_time()
+verdict = judge(load({path!r}, lazy=True), "sansa", rules)
+secs = time.process_time() - t0
+bad = [(r.rule, r.status) for r in verdict.results if r.status in ("fail", "warn")]
+content = sum(len(m.content) for m in verdict.message.values())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, secs, content, repr(bad))
+"""
+
+
+def _chunk(delta: dict[str, object], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
+    obj: dict[str, object] = {
+        "id": "chatcmpl-memory",
+        "object": "chat.completion.chunk",
+        "created": 1760000000,
+        "model": "sansa-auto",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    if usage is not None:
+        obj["usage"] = usage
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+
+def write_recording(path: Path, megabytes: float) -> tuple[int, int]:
+    """One conformant stream of about ``megabytes`` MB, written in batches: (bytes, chunks)."""
+    pieces = [_chunk({"content": w + " "}) for w in WORDS]
+    target = int(megabytes * 1_000_000)
+    n = 0
+    size = 0
+    with path.open("wb") as fh:
+        head = _chunk({"role": "assistant", "content": ""})
+        fh.write(head)
+        size += len(head)
+        batch = b"".join(pieces[i % len(pieces)] for i in range(4096))
+        per = 4096
+        while size + len(batch) < target:
+            fh.write(batch)
+            size += len(batch)
+            n += per
+        tail = _chunk({}, "stop", {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": 12 + n}) + b"data: [DONE]\n\n"
+        fh.write(tail)
+        size += len(tail)
+    return size, n + 2
+
+
+def judge_in_child(path: Path, select: str) -> tuple[int, float, int, str]:
+    code = CHILD.format(root=str(ROOT), path=str(path), select=select)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
+    return int(out[0]), float(out[1]), int(out[2]), out[3].strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="300,1000", help="recording sizes in MB, comma-separated (default 300,1000)")
+    ap.add_argument("--dir", default="/tmp", help="where the recordings are written (default /tmp)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated recordings")
+    ap.add_argument("--select", default="", help="judge only these rules (comma-separated ids or groups; default: all)")
+    args = ap.parse_args()
+    small = Path(args.dir) / "validate-memory-small.sse"
+    write_recording(small, 0.001)
+    base, _, _, _ = judge_in_child(small, args.select)
+    small.unlink()
+    print(f"baseline: a 1 KB recording, peak RSS {base / 1024:7.1f} MB (interpreter, rules, schemas)")
+    for mb in (float(s) for s in args.sizes.split(",")):
+        path = Path(args.dir) / f"validate-memory-{mb:g}MB.sse"
+        t0 = time.perf_counter()
+        size, chunks = write_recording(path, mb)
+        made = time.perf_counter() - t0
+        try:
+            rss, secs, content, bad = judge_in_child(path, args.select)
+        finally:
+            if not args.keep:
+                os.unlink(path)
+        verdict = "conforms" if bad == "[]" else f"NOT CONFORMANT {bad}"
+        print(
+            f"{size / 1e6:7.0f} MB recording ({chunks:,} chunks, written in {made:.0f} s): peak RSS {rss / 1024:7.1f} MB"
+            f" (baseline + {(rss - base) / 1024:.1f} MB; assembled content {content / 1e6:.1f} MB), judged in {secs:.1f} s CPU"
+            f" = {size / 1e6 / secs:.1f} MB/s; {verdict}; target < 300 MB: {'met' if rss / 1024 < 300 else 'NOT met'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
