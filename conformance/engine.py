@@ -23,6 +23,7 @@ import orjson
 from .exchange import Exchange
 from .profiles import Profile
 from .rules.fold import ChoiceFacts, End, Fold
+from .schemas import get_schema
 from .sse import Block, Event, SSEParser
 from .stream import (
     DONE,
@@ -48,6 +49,7 @@ __all__ = ["BLOCK", "Pass"]
 
 BLOCK = 1024 * 1024  # bytes read from a file at a time
 _COMPACT = 4096  # a choice's content pieces are joined when this many are pending
+_TRIES = 8  # chunks tried as the template of plain chunks before the pass stops looking
 
 _new = tuple.__new__
 _data_of = itemgetter(3)  # Event.data
@@ -150,6 +152,14 @@ class Pass:
         self.delivery = Delivery(exchange.timing) if exchange.timing is not None and exchange.timing.arrivals else None
         self._annotations = profile.annotations
         self._entries_count = not profile.error_may_end_stream
+        # plain chunks (see _template): (prefix, suffix, their length, choice index, its facts, its assembly)
+        self._tpl: tuple[str, str, int, int, ChoiceFacts, _Assembly] | None = None
+        self._tries = 0
+        self._on_plain: list[Fold] = []
+        self._plain_last: Event | None = None  # the latest plain chunk, if the template choice's last appearance
+        self._plain_payload = False  # the latest payload was a plain chunk
+        self._plain_chunk = False  # the latest chunk was a plain chunk
+        self._built: tuple[DecodedEvent, Visit] | None = None
 
     # ------------------------------------------------------------------ dispatch lists
 
@@ -159,6 +169,8 @@ class Pass:
         self._on_payload = [f for f in live if "payload" in f.hooks]
         self._on_visit = [f for f in live if "visit" in f.hooks]
         self._on_block = [f for f in live if "block" in f.hooks]
+        if getattr(self, "_tpl", None) is not None:
+            self._on_plain = [f for f in live if f.needs_plain and f.hooks & {"payload", "visit"}]
 
     def _broke(self, fold: Fold, exc: BaseException) -> None:
         if id(fold) not in self.broken:
@@ -232,12 +244,10 @@ class Pass:
             stop = datas.index(DONE)
         except ValueError:
             stop = len(datas)
-        before = events[:stop] if stop < len(events) else events
-        try:
-            loaded: list[tuple[Any, str | None]] = [(o, None) for o in map(orjson.loads, datas[:stop] if stop < len(datas) else datas)]
-        except orjson.JSONDecodeError:
-            loaded = list(map(_load, datas[:stop] if stop < len(datas) else datas))
-        self._payloads(before, loaded)
+        if stop < len(events):
+            self._payloads(events[:stop], datas[:stop])
+        else:
+            self._payloads(events, datas)
         if stop < len(events):
             self.done = events[stop]
             on_event = self._on_event
@@ -273,105 +283,256 @@ class Pass:
                     self._broke(fold, exc)
                     break
 
-    def _payloads(self, events: list[Event], loaded: list[tuple[Any, str | None]]) -> None:
+    def _payloads(self, events: list[Event], datas: list[str]) -> None:
+        """Classify and dispatch the payloads before [DONE]. A *plain* chunk (the template's
+        text with another content string: see rules/fold.py) takes the short path: no JSON
+        decoding, no tuples, only the folds that asked for plain chunks get it."""
+        if self._tpl is None:
+            if self._tries >= _TRIES:  # no template will come: decode the batch at once (C-level map)
+                try:
+                    loaded: list[tuple[Any, str | None]] = [(o, None) for o in map(orjson.loads, datas)]
+                except orjson.JSONDecodeError:
+                    loaded = list(map(_load, datas))
+                for ev, (obj, problem) in zip(events, loaded):
+                    self._payload(ev, obj, problem)
+                return
+            for n, (ev, data) in enumerate(zip(events, datas)):
+                try:
+                    obj, problem = orjson.loads(data), None
+                except orjson.JSONDecodeError:
+                    obj, problem = _load(data)
+                self._payload(ev, obj, problem)
+                if self._tpl is not None or self._tries >= _TRIES:  # the rest of the batch: the faster way
+                    self._payloads(events[n + 1 :], datas[n + 1 :])
+                    return
+            return
+        prefix, suffix, size, idx, facts, assembly = self._tpl
+        plen, slen = len(prefix), len(suffix)
         on_event = self._on_event
-        on_payload = self._on_payload
-        on_visit = self._on_visit
-        annotations = self._annotations
+        plain_folds = self._on_plain
         delivery = self.delivery
-        for ev, (obj, problem) in zip(events, loaded):
-            for fold in on_event:
-                try:
-                    fold.event(ev)
-                except Exception as exc:
-                    self._broke(fold, exc)
-                    on_event = self._on_event
-            if problem is not None:
-                item: DecodedEvent = _new(DecodedEvent, (ev, KIND_BAD, None, problem))
-                self.bad += 1
-            elif type(obj) is not dict:
-                item = _new(DecodedEvent, (ev, KIND_BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
-                self.bad += 1
-            elif obj.get("error"):  # section 0: an error that reads as false is no error
-                item = _new(DecodedEvent, (ev, KIND_ERROR, obj, None))
-                self._error(item)
-            elif (
-                annotations
-                and obj.get("choices") == []
-                and obj.get("usage") is None
-                and obj.get("object") != "chat.completion.chunk"
-            ):
-                item = _new(DecodedEvent, (ev, KIND_ANNOTATION, obj, None))
-            else:
-                item = _new(DecodedEvent, (ev, KIND_CHUNK, obj, None))
-            self.payloads += 1
-            self.last_payload = item
-            for fold in on_payload:
-                try:
-                    fold.payload(item)
-                except Exception as exc:
-                    self._broke(fold, exc)
-                    on_payload = self._on_payload
-            if item.kind is not KIND_CHUNK:
-                continue
-            # a chunk
-            self.chunks += 1
-            if self.first_chunk is None:
-                self.first_chunk = item
-            self.last_chunk = item
-            usage = obj.get("usage")
-            if usage is not None:
-                self.usage_chunks += 1
-                if self.first_usage is None:
-                    self.first_usage = item
-                elif self.second_usage is None:
-                    self.second_usage = item
-                self.last_usage_chunk = item
-                if isinstance(usage, dict):
-                    self.last_usage = usage
-                    self.last_usage_object_chunk = item
-            chs = obj.get("choices")
-            if type(chs) is not list:
-                if delivery is not None and chs and isinstance(chs, (int, float)):
-                    delivery.content_broken()
-                continue
-            finishes = False
-            for pos, ch in enumerate(chs):
-                if type(ch) is not dict:
-                    continue
-                delta = ch.get("delta")
-                visit: Visit = _new(Visit, (item, pos, ch, delta if type(delta) is dict else {}))
-                idx = ch.get("index")
-                if type(idx) is not int:
-                    idx = choice_index(ch, pos)
-                facts = self.choices.get(idx)
-                if facts is None:
-                    facts = self.choices[idx] = ChoiceFacts(idx, visit, visit)
-                    assembly = self.assembly[idx] = _Assembly(idx)
-                else:
-                    facts.last = visit
-                    facts.visits += 1
-                    assembly = self.assembly[idx]
-                fr = ch.get("finish_reason")
-                if fr is not None:
-                    finishes = True
-                    if facts.finish is None:
-                        facts.finish = visit
-                    if fr:
-                        facts.finished = True
-                assembly.add(visit)
-                if delivery is not None and not delivery.content_seen:
-                    d = visit.delta
-                    if d.get("content") or d.get("tool_calls"):
+        content = assembly.content
+        append = content.append
+        plain = 0
+        errors = self.errors
+        last: Event | None = None
+        for ev, data in zip(events, datas):
+            n = len(data)
+            if n >= size and data.startswith(prefix) and data.endswith(suffix) and facts.finish is None and not errors:
+                raw = data[plen : n - slen]
+                if '"' not in raw and "\\" not in raw and raw.isprintable():
+                    for fold in on_event:
+                        try:
+                            fold.event(ev)
+                        except Exception as exc:
+                            self._broke(fold, exc)
+                            on_event = self._on_event
+                    plain += 1
+                    last = ev
+                    append(raw)
+                    if delivery is not None and not delivery.content_seen and raw:
                         delivery.content(ev)
-                for fold in on_visit:
-                    try:
-                        fold.visit(idx, visit)
-                    except Exception as exc:
-                        self._broke(fold, exc)
-                        on_visit = self._on_visit
-            if finishes:
-                self.last_finish_chunk = item
+                    if plain_folds:
+                        self._plain_to_folds(ev, idx)
+                        plain_folds = self._on_plain
+                    continue
+            if last is not None:  # the plain run so far, settled before the long path looks
+                self._plain_run(plain, last, facts, assembly)
+                plain, last = 0, None
+            try:
+                obj, problem = orjson.loads(data), None
+            except orjson.JSONDecodeError:
+                obj, problem = _load(data)
+            self._payload(ev, obj, problem)
+            on_event = self._on_event
+            plain_folds = self._on_plain
+            errors = self.errors
+            content = assembly.content
+            append = content.append
+        if last is not None:
+            self._plain_run(plain, last, facts, assembly)
+
+    def _plain_run(self, plain: int, last: Event, facts: ChoiceFacts, assembly: _Assembly) -> None:
+        """Count a run of plain chunks; keep the choice's content in a few strings."""
+        self.payloads += plain
+        self.chunks += plain
+        facts.visits += plain
+        self._plain_last = last
+        self._plain_payload = self._plain_chunk = True
+        if len(assembly.content) > _COMPACT:
+            assembly.content = ["".join(assembly.content)]
+
+    def _payload(self, ev: Event, obj: Any, problem: str | None) -> None:
+        """The long path: one decoded payload classified, counted, filed and dispatched."""
+        for fold in self._on_event:
+            try:
+                fold.event(ev)
+            except Exception as exc:
+                self._broke(fold, exc)
+        if problem is not None:
+            item: DecodedEvent = _new(DecodedEvent, (ev, KIND_BAD, None, problem))
+            self.bad += 1
+        elif type(obj) is not dict:
+            item = _new(DecodedEvent, (ev, KIND_BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object"))
+            self.bad += 1
+        elif obj.get("error"):  # section 0: an error that reads as false is no error
+            item = _new(DecodedEvent, (ev, KIND_ERROR, obj, None))
+            self._error(item)
+        elif (
+            self._annotations
+            and obj.get("choices") == []
+            and obj.get("usage") is None
+            and obj.get("object") != "chat.completion.chunk"
+        ):
+            item = _new(DecodedEvent, (ev, KIND_ANNOTATION, obj, None))
+        else:
+            item = _new(DecodedEvent, (ev, KIND_CHUNK, obj, None))
+        self.payloads += 1
+        self.last_payload = item
+        self._plain_payload = False
+        for fold in self._on_payload:
+            try:
+                fold.payload(item)
+            except Exception as exc:
+                self._broke(fold, exc)
+        if item.kind is not KIND_CHUNK:
+            return
+        self.chunks += 1
+        if self.first_chunk is None:
+            self.first_chunk = item
+        self.last_chunk = item
+        self._plain_chunk = False
+        usage = obj.get("usage")
+        if usage is not None:
+            self.usage_chunks += 1
+            if self.first_usage is None:
+                self.first_usage = item
+            elif self.second_usage is None:
+                self.second_usage = item
+            self.last_usage_chunk = item
+            if isinstance(usage, dict):
+                self.last_usage = usage
+                self.last_usage_object_chunk = item
+        chs = obj.get("choices")
+        delivery = self.delivery
+        if type(chs) is not list:
+            if delivery is not None and chs and isinstance(chs, (int, float)):
+                delivery.content_broken()
+            return
+        finishes = False
+        for pos, ch in enumerate(chs):
+            if type(ch) is not dict:
+                continue
+            delta = ch.get("delta")
+            visit: Visit = _new(Visit, (item, pos, ch, delta if type(delta) is dict else {}))
+            idx = ch.get("index")
+            if type(idx) is not int:
+                idx = choice_index(ch, pos)
+            facts = self.choices.get(idx)
+            if facts is None:
+                facts = self.choices[idx] = ChoiceFacts(idx, visit, visit)
+                assembly = self.assembly[idx] = _Assembly(idx)
+            else:
+                if self._plain_last is not None and self._tpl is not None and self._tpl[3] == idx:
+                    self._plain_last = None  # this appearance is the choice's last now
+                facts.last = visit
+                facts.visits += 1
+                assembly = self.assembly[idx]
+            fr = ch.get("finish_reason")
+            if fr is not None:
+                finishes = True
+                if facts.finish is None:
+                    facts.finish = visit
+                if fr:
+                    facts.finished = True
+            assembly.add(visit)
+            if delivery is not None and not delivery.content_seen:
+                d = visit.delta
+                if d.get("content") or d.get("tool_calls"):
+                    delivery.content(ev)
+            for fold in self._on_visit:
+                try:
+                    fold.visit(idx, visit)
+                except Exception as exc:
+                    self._broke(fold, exc)
+            if self._tpl is None and self._tries < _TRIES and len(chs) == 1:
+                self._template(item, ch, idx, facts)
+        if finishes:
+            self.last_finish_chunk = item
+
+    def _materialize(self, ev: Event) -> tuple[DecodedEvent, Visit]:
+        """A plain chunk as the long path would have built it (decoded once, on demand)."""
+        if self._built is not None and self._built[0].event is ev:
+            return self._built
+        obj = orjson.loads(ev.data)
+        item: DecodedEvent = _new(DecodedEvent, (ev, KIND_CHUNK, obj, None))
+        ch = obj["choices"][0]
+        visit: Visit = _new(Visit, (item, 0, ch, ch["delta"]))
+        self._built = (item, visit)
+        return item, visit
+
+    def _plain_to_folds(self, ev: Event, idx: int) -> None:
+        item, visit = self._materialize(ev)
+        for fold in self._on_plain:
+            try:
+                if "payload" in fold.hooks:
+                    fold.payload(item)
+                if "visit" in fold.hooks:
+                    fold.visit(idx, visit)
+            except Exception as exc:
+                self._broke(fold, exc)
+
+    def _settle_plain(self) -> None:
+        """The last chunk and the template choice's last appearance, when a plain chunk is
+        either: built now, as the long path would have."""
+        ev = self._plain_last
+        if ev is None:
+            return
+        self._plain_last = None
+        item, visit = self._materialize(ev)
+        assert self._tpl is not None
+        facts = self._tpl[4]
+        facts.last = visit
+        if self._plain_chunk:
+            self.last_chunk = item
+        if self._plain_payload:
+            self.last_payload = item
+
+    def _template(self, item: DecodedEvent, ch: dict[str, Any], idx: int, facts: ChoiceFacts) -> None:
+        """Make ``item`` the template of plain chunks if it is one: one choice, a delta of
+        content only (a string without quote, backslash or control character), no finish,
+        no usage, valid under the profile's chunk schema; and its text cut around the
+        content string so that any other such string in its place parses to the same chunk
+        but for the content (checked with a probe)."""
+        obj = item.obj
+        delta = ch.get("delta")
+        content = delta.get("content") if type(delta) is dict and len(delta) == 1 else None
+        if (
+            type(content) is not str
+            or '"' in content
+            or "\\" in content
+            or not content.isprintable()
+            or ch.get("finish_reason") is not None
+            or obj.get("usage") is not None
+            or self.errors
+        ):
+            return
+        self._tries += 1  # the costly part: a few chunks at most
+        if not get_schema(self.profile.chunk_schema).is_valid(obj):
+            return
+        data = item.event.data
+        needle = '"' + content + '"'
+        at = data.find(needle)
+        while at >= 0:
+            prefix, suffix = data[: at + 1], data[at + 1 + len(content) :]
+            probe = orjson.loads(prefix + "\u00e9probe" + suffix)
+            want = orjson.loads(data)
+            want["choices"][0]["delta"]["content"] = "\u00e9probe"
+            if probe == want:
+                self._tpl = (prefix, suffix, len(prefix) + len(suffix), idx, facts, self.assembly[idx])
+                self._on_plain = [f for f in self._folds if f.needs_plain and f.hooks & {"payload", "visit"} and id(f) not in self.broken]
+                return
+            at = data.find(needle, at + 1)
 
     def _error(self, item: DecodedEvent) -> None:
         self.errors += 1
@@ -408,6 +569,7 @@ class Pass:
         return out
 
     def _end(self) -> End:
+        self._settle_plain()
         parser = self.parser
         ex = self.exchange
         error_finishes = self._error_finishes()

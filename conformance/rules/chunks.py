@@ -25,6 +25,8 @@ _SEEN = 4096
     why="Clients validate (AI SDK, generated clients) or index blindly (OpenAI SDK) into these fields.",
 )
 class ChunkSchema(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.schema = get_schema(ctx.profile.chunk_schema)
@@ -62,6 +64,8 @@ class ChunkSchema(Fold):
     severity="warning",
 )
 class ConsistentId(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     _KEYS = ("id", "created", "model")
 
     def __init__(self, ctx: Context) -> None:
@@ -132,6 +136,8 @@ class RoleFirst(Fold):
     why="The OpenAI SDK's stream helper concatenates string fields: a repeated role becomes 'assistantassistant'.",
 )
 class RoleOnlyFirst(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.seen: set[int] = set()
@@ -163,6 +169,8 @@ class RoleOnlyFirst(Fold):
     why="Clients map finish reasons to behaviour; an unknown value becomes 'other' or an error.",
 )
 class FinishReasonEnum(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.allowed = ctx.profile.finish_reasons
@@ -202,6 +210,8 @@ def _has_payload(delta: dict[str, Any]) -> bool:
     why="Clients stop at the finish: anything sent later is lost, and a choice that never finishes looks truncated.",
 )
 class FinishReasonOnce(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.finished: dict[int, Visit | None] = {}  # choice -> its first finish (None: the choice already reported)

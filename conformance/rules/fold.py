@@ -216,6 +216,17 @@ class Fold:
 
     # which hooks this class overrides (set for each subclass as it is defined)
     hooks: ClassVar[frozenset[str]] = frozenset()
+    # Does the fold need its payload/visit hooks called on *plain* chunks? A plain chunk is
+    # the stream's template chunk again with another content string: the template is a
+    # chunk of one choice whose delta is only a content string, with no finish_reason and
+    # no usage, valid under the profile's chunk schema; a plain chunk's text is the
+    # template's with another string (no quote, backslash or control character) in the
+    # content's place, of a choice that has not finished, before any error event. Nearly
+    # every chunk of a text answer is plain. Set False only if the fold's payload and visit
+    # hooks, having seen the template chunk, would neither change state nor find anything
+    # on such a chunk: the engine then does not call them (and does not decode the chunk).
+    # Event hooks are always called. The default is the safe one.
+    needs_plain: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -59,6 +59,8 @@ class Utf8(Fold):
     why="The OpenAI SDKs raise on a payload that is not JSON; the AI SDK turns it into an error part.",
 )
 class JsonPayload(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.found = Findings()

@@ -81,6 +81,8 @@ class PresentLast(Fold):
     applies=_finishes_normally,
 )
 class OnlyLast(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.always = ctx.profile.usage_always
@@ -139,6 +141,8 @@ class OnlyLast(Fold):
     applies=_finishes_normally,
 )
 class Totals(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.schema = get_schema("usage.json")
