@@ -131,8 +131,30 @@ def test_hooks_are_the_ones_a_fold_overrides() -> None:
         def finish(self, end: End) -> Iterator[Violation]:
             return iter(())
 
-    assert OnlyEnd.hooks == frozenset()
-    assert Visits.hooks == frozenset({"visit"})
+    assert OnlyEnd.overrides == frozenset()
+    assert Visits.overrides == frozenset({"visit"})
+
+
+def test_a_fold_may_narrow_its_hooks_at_the_start() -> None:
+    calls: list[int] = []
+
+    class Idle(Fold):
+        def __init__(self, ctx: Context) -> None:
+            super().__init__(ctx)
+            if ctx.exchange.timing is None:
+                self.hooks = frozenset()  # nothing to fold without arrival times
+
+        def event(self, ev: Event) -> None:
+            calls.append(ev.index)
+
+        def finish(self, end: End) -> Iterator[Violation]:
+            return iter(())
+
+    body = stream_body(*text_stream("a"))
+    judge(Exchange(body), rules=[_rule(Idle)])
+    assert calls == []
+    judge(Exchange(body, timing=Timing(((0, 0.1),))), rules=[_rule(Idle)])
+    assert calls == [0, 1, 2, 3]
 
 
 def test_folds_get_events_payloads_and_visits_in_stream_order() -> None:

@@ -215,7 +215,7 @@ class Fold:
     """
 
     # which hooks this class overrides (set for each subclass as it is defined)
-    hooks: ClassVar[frozenset[str]] = frozenset()
+    overrides: ClassVar[frozenset[str]] = frozenset()
     # Does the fold need its payload/visit hooks called on *plain* chunks? A plain chunk is
     # the stream's template chunk again with another content string: the template is a
     # chunk of one choice whose delta is only a content string, with no finish_reason and
@@ -230,10 +230,14 @@ class Fold:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.hooks = hooks_of(cls)
+        cls.overrides = hooks_of(cls)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # the hooks the engine calls on this instance: those the class overrides; a fold
+        # that knows at the start it has nothing to fold (no reading for its client, no
+        # arrival times...) narrows it in its __init__ and then costs nothing per event
+        self.hooks: frozenset[str] = type(self).overrides
 
     def event(self, ev: Event) -> None:
         """Every dispatched SSE event, in order ([DONE] and after included)."""
