@@ -112,4 +112,4 @@ def test_rules_listing() -> None:
     assert {d["id"] for d in data} == {r.id for r in all_rules()}
     assert all(d["severity"] in ("error", "warning") and d["source"] and d["title"] for d in data)
     code, out, _ = run("rules", "tools.index-dense")
-    assert "streaming.md section 7" in out and "conformance.rules.tools.index_dense" in out
+    assert "streaming.md section 7" in out and "conformance.rules.tools.IndexDense" in out

@@ -328,3 +328,46 @@ def test_bom_before_an_event_without_chunk_data_is_a_warning() -> None:
     assert "no JSON object" in result(BOM + stream_body("ping", *text_stream("a")), "compat.no-bom").findings[0].severity_reason
     empty = result(BOM + stream_body(chunk({}), *text_stream("a")), "compat.no-bom")
     assert empty.status == WARN and "nothing a client needs" in empty.findings[0].severity_reason
+
+
+def test_incremental_runs_give_the_window_of_every_time() -> None:
+    """The fold keeps arrival times as runs (a time and how many in a row): the window over
+    the runs is the window over the times, in order or not."""
+    import random
+
+    from conformance.rules.delivery import Run, burst_window, run_window
+    from conformance.sse import Event
+
+    rng = random.Random(12)
+    ev = Event(0, 0, 0, "", "", "", None)
+    for _ in range(3000):
+        times = [round(rng.uniform(0, 3), rng.choice([0, 1, 2])) for _ in range(rng.randrange(1, 60))]
+        if rng.random() < 0.5:
+            times.sort()
+        runs: list[Run] = []
+        for t in times:
+            if runs and runs[-1].time == t:
+                runs[-1].count += 1
+            else:
+                runs.append(Run(t, ev))
+        share = rng.choice([0.9, 0.5])
+        assert run_window(runs, len(times), share) == burst_window(times, share)
+
+
+def test_incremental_cites_the_event_where_the_burst_starts_even_inside_a_run() -> None:
+    """Arrival times that go back (a hand-written timing) can start the window inside a run
+    of equal times: the fold finds that event by reading the body again, so the finding
+    cites the event the whole list of times gives."""
+    from conformance.rules.delivery import burst_window
+    from conformance.sse import parse
+
+    body = stream_body(*text_stream(*["x"] * 40))
+    events = parse(body).events
+    # the first six events at 1.0 s, the rest at 9.0 s but for the last three, back at 1.0 s:
+    # the window of 90 % ending on those three is 0 s wide and starts inside the first run
+    times = [1.0] * 6 + [9.0] * (len(events) - 9) + [1.0] * 3
+    start, _, width = burst_window(times)
+    assert width == 0.0 and 0 < start < 6
+    res = incremental(Exchange(body, timing=Timing(tuple((ev.end, t) for ev, t in zip(events, times)))))
+    assert res.status == WARN and res.findings[0].event == events[start].index
+    assert res.findings[0].offset == events[start].offset and f"from {times[start]:.3f} s on" in res.findings[0].message
