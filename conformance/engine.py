@@ -26,86 +26,27 @@ from .rules.fold import ChoiceFacts, End, Fold
 from .schemas import get_schema
 from .sse import Block, Event, SSEParser
 from .stream import (
+    _COMPACT,
     DONE,
     KIND_ANNOTATION,
     KIND_BAD,
     KIND_CHUNK,
     KIND_ERROR,
-    AssembledChoice,
+    ChoiceAssembly,
     DecodedEvent,
-    ToolCall,
     Visit,
     _load,
-    _merge_tool_calls,
-    _text,
-    as_index,
     choice_index,
-    has_reasoning,
-    reasoning_text,
 )
 from .timing import Delivery
 
 __all__ = ["BLOCK", "Pass"]
 
 BLOCK = 1024 * 1024  # bytes read from a file at a time
-_COMPACT = 4096  # a choice's content pieces are joined when this many are pending
 _TRIES = 8  # chunks tried as the template of plain chunks before the pass stops looking
 
 _new = tuple.__new__
 _data_of = itemgetter(3)  # Event.data
-
-
-class _Assembly:
-    """One choice being assembled the way clients do (stream.assemble, one visit at a time)."""
-
-    __slots__ = ("calls", "content", "msg", "reasoning")
-
-    def __init__(self, idx: int) -> None:
-        self.msg = AssembledChoice(idx)
-        self.calls: dict[Any, ToolCall] = {}
-        self.content: list[str] = []
-        self.reasoning: list[str] = []
-
-    def add(self, visit: Visit) -> None:
-        d = visit.delta
-        c = d.get("content")
-        if c.__class__ is str:
-            content = self.content
-            content.append(c)
-            if len(content) > _COMPACT:
-                self.content = ["".join(content)]
-            simple = len(d) == 1
-        else:
-            simple = not d
-        if simple:
-            return
-        msg = self.msg
-        if msg.role is None and isinstance(d.get("role"), str):
-            msg.role = d["role"]
-        msg.refusal += _text(d.get("refusal"))
-        if has_reasoning(d):
-            self.reasoning.append(reasoning_text(d))
-            if len(self.reasoning) > _COMPACT:
-                self.reasoning = ["".join(self.reasoning)]
-            details = d.get("reasoning_details")
-            if isinstance(details, list):
-                msg.reasoning_details.extend(details)
-        tcs = d.get("tool_calls")
-        if tcs.__class__ is list:
-            msg.tool_entries += len(tcs)
-            _merge_tool_calls(self.calls, tcs, visit)
-
-    def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
-        msg = self.msg
-        if finish is not None:
-            msg.finish_reason = finish.choice.get("finish_reason")
-        msg.content = "".join(self.content)
-        msg.reasoning = "".join(self.reasoning)
-        if msg.finish_reason is None and error_finished:
-            msg.finish_reason = "error"
-        msg.tool_calls = list(self.calls.values())
-        msg.usage = usage
-        return msg
 
 
 class Pass:
@@ -147,13 +88,13 @@ class Pass:
         self.last_usage_object_chunk: DecodedEvent | None = None
         self.last_finish_chunk: DecodedEvent | None = None
         self.choices: dict[int, ChoiceFacts] = {}
-        self.assembly: dict[int, _Assembly] = {}
+        self.assembly: dict[int, ChoiceAssembly] = {}
         self.error_entries: dict[int, tuple[list[DecodedEvent], int]] = {}
         self.delivery = Delivery(exchange.timing) if exchange.timing is not None and exchange.timing.arrivals else None
         self._annotations = profile.annotations
         self._entries_count = not profile.error_may_end_stream
         # plain chunks (see _template): (prefix, suffix, their length, choice index, its facts, its assembly)
-        self._tpl: tuple[str, str, int, int, ChoiceFacts, _Assembly] | None = None
+        self._tpl: tuple[str, str, int, int, ChoiceFacts, ChoiceAssembly] | None = None
         self._tries = 0
         self._on_plain: list[Fold] = []
         self._plain_last: Event | None = None  # the latest plain chunk, if the template choice's last appearance
@@ -352,7 +293,7 @@ class Pass:
         if last is not None:
             self._plain_run(plain, last, facts, assembly)
 
-    def _plain_run(self, plain: int, last: Event, facts: ChoiceFacts, assembly: _Assembly) -> None:
+    def _plain_run(self, plain: int, last: Event, facts: ChoiceFacts, assembly: ChoiceAssembly) -> None:
         """Count a run of plain chunks; keep the choice's content in a few strings."""
         self.payloads += plain
         self.chunks += plain
@@ -431,7 +372,7 @@ class Pass:
             facts = self.choices.get(idx)
             if facts is None:
                 facts = self.choices[idx] = ChoiceFacts(idx, visit, visit)
-                assembly = self.assembly[idx] = _Assembly(idx)
+                assembly = self.assembly[idx] = ChoiceAssembly(idx)
             else:
                 if self._plain_last is not None and self._tpl is not None and self._tpl[3] == idx:
                     self._plain_last = None  # this appearance is the choice's last now

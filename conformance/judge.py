@@ -5,12 +5,12 @@ user's selection, drives the one pass over the body (engine.Pass: the fold rules
 the body is read, in blocks), decides applicability at the end (scope, then the rule's own
 ``applies`` over ``End``), stamps each bare violation into a Finding, caps runaway
 findings, and turns a crash inside a rule into a finding too, so that hostile input never
-ends a run. Rules not yet written as folds run the legacy way, over the whole decoded Stream.
+ends a run. Nothing here holds the body or a list of its events: what rules remember is
+bounded by what they need (rules/fold.py).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,9 +25,8 @@ from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .rules.fold import MAX_FINDINGS, Context, End, Findings, Fold
 from .sse import Event
-from .stream import Stream, decode
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_exchange", "run_rule", "select_rules", "undecodable"]
+__all__ = ["MAX_FINDINGS", "finish_fold", "judge", "judge_exchange", "select_rules", "undecodable"]
 
 
 def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
@@ -106,20 +105,6 @@ def _collect(rule: Rule, violations: Iterable[Violation], cited: dict[int, Event
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
-def run_rule(rule: Rule, stream: Stream, cited: dict[int, Event] | None = None) -> RuleResult:
-    """A legacy rule (a function over the whole decoded Stream)."""
-    reason = _scope_reason(rule, stream.exchange, len(stream.exchange.body))
-    try:
-        if reason is None and rule.applies is not None:
-            reason = rule.applies(stream)
-        if reason is not None:
-            return RuleResult(rule.id, rule.severity, NA, reason=reason)
-        assert rule.fold is None and not isinstance(rule.check, type)
-        return _collect(rule, rule.check(stream), {} if cited is None else cited)
-    except Exception as exc:
-        return _crashed(rule, exc)
-
-
 def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end: End, cited: dict[int, Event]) -> RuleResult:
     """A fold rule at the end of the pass: applicable? then its violations (or its crash)."""
     reason = _scope_reason(rule, end.exchange, end.size)
@@ -154,10 +139,9 @@ def judge_exchange(
     clients: Mapping[str, Any] | None = None,
     blocks: Iterable[bytes] | None = None,
 ) -> Verdict:
-    """One pass over the body for every fold rule; the legacy rules (if any are selected)
-    over the decoded Stream; then the dialect's step on each result, in catalogue order.
-    ``blocks``: the body in the pieces to feed (default: the exchange's body in BLOCK-sized
-    reads, from memory or disk); the verdict is the same however it is cut."""
+    """One pass over the body for every rule; then the dialect's step on each result, in
+    catalogue order. ``blocks``: the body in the pieces to feed (default: the exchange's body
+    in BLOCK-sized reads, from memory or disk); the verdict is the same however it is cut."""
     rules = all_rules() if rules is None else rules
     covered = [r for r in rules if profile.covers(r.profiles)]
     off = {r.id: profile.switched_off(r.id) for r in covered}
@@ -165,20 +149,13 @@ def judge_exchange(
     folds: dict[str, Fold] = {}
     early: dict[str, BaseException] = {}
     for r in covered:
-        if r.fold is not None and off[r.id] is None and _in_scope(r, exchange):
+        if off[r.id] is None and _in_scope(r, exchange):
             try:
                 folds[r.id] = r.fold(ctx)
             except Exception as exc:
                 early[r.id] = exc
     run = Pass(exchange, profile, list(folds.values()), clients)
     end = run.run(blocks)
-    legacy = [r for r in covered if r.fold is None and off[r.id] is None]
-    stream: Stream | None = None
-    if legacy:  # while rules move over to folds: the whole body, decoded
-        whole = exchange if exchange.file is None else dataclasses.replace(exchange, body=exchange.read(0, exchange.size))
-        stream = decode(whole, profile)
-        if clients:
-            stream.clients = dict(clients)
     results: list[RuleResult] = []
     for r in covered:
         why = off[r.id]
@@ -186,14 +163,9 @@ def judge_exchange(
             results.append(RuleResult(r.id, r.severity, NA, reason=why))
             continue
         cited: dict[int, Event] = {}
-        if r.fold is not None:
-            fold = folds.get(r.id)
-            broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
-            result = finish_fold(r, fold, broken, end, cited)
-        else:
-            assert stream is not None
-            result = run_rule(r, stream, cited)
-        results.append(profile.adjust(result, cited))
+        fold = folds.get(r.id)
+        broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
+        results.append(profile.adjust(finish_fold(r, fold, broken, end, cited), cited))
     try:
         delivery = run.delivery
         timing = times = None

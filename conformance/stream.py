@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 DONE = "[DONE]"
+_COMPACT = 4096  # a choice's content pieces are joined when this many are pending
 
 _get_finish = methodcaller("get", "finish_reason")
 _get_usage = methodcaller("get", "usage")
@@ -387,11 +388,63 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         call.arguments += _text(fn.get("arguments"))
 
 
-def assemble(stream: Stream) -> dict[int, AssembledChoice]:
-    """Rebuild each choice the way clients do: strings concatenate, tool calls merge by index.
+class ChoiceAssembly:
+    """One choice being assembled the way clients do, one appearance at a time: strings
+    concatenate (kept as a few joined pieces, however many tokens), tool calls merge by index.
+    The one assembler: ``assemble`` (a decoded Stream) and the engine's pass both use it."""
 
-    One pass per choice; a delta that carries only content (most of them) takes the short path.
-    """
+    __slots__ = ("calls", "content", "msg", "reasoning")
+
+    def __init__(self, idx: int) -> None:
+        self.msg = AssembledChoice(idx)
+        self.calls: dict[Any, ToolCall] = {}
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+
+    def add(self, visit: Visit) -> None:
+        d = visit.delta
+        c = d.get("content")
+        if c.__class__ is str:
+            content = self.content
+            content.append(c)
+            if len(content) > _COMPACT:
+                self.content = ["".join(content)]
+            simple = len(d) == 1
+        else:
+            simple = not d
+        if simple:
+            return
+        msg = self.msg
+        if msg.role is None and isinstance(d.get("role"), str):
+            msg.role = d["role"]
+        msg.refusal += _text(d.get("refusal"))
+        if has_reasoning(d):
+            self.reasoning.append(reasoning_text(d))
+            if len(self.reasoning) > _COMPACT:
+                self.reasoning = ["".join(self.reasoning)]
+            details = d.get("reasoning_details")
+            if isinstance(details, list):
+                msg.reasoning_details.extend(details)
+        tcs = d.get("tool_calls")
+        if tcs.__class__ is list:
+            msg.tool_entries += len(tcs)
+            _merge_tool_calls(self.calls, tcs, visit)
+
+    def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
+        msg = self.msg
+        if finish is not None:
+            msg.finish_reason = finish.choice.get("finish_reason")
+        msg.content = "".join(self.content)
+        msg.reasoning = "".join(self.reasoning)
+        if msg.finish_reason is None and error_finished:
+            msg.finish_reason = "error"
+        msg.tool_calls = list(self.calls.values())
+        msg.usage = usage
+        return msg
+
+
+def assemble(stream: Stream) -> dict[int, AssembledChoice]:
+    """Rebuild each choice of a decoded Stream the way clients do (ChoiceAssembly)."""
     usage = None
     for pos in stream.usage_positions:  # the last usage object wins
         u = stream.chunks[pos].obj.get("usage")
@@ -400,38 +453,9 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
     out: dict[int, AssembledChoice] = {}
     finishes = stream.finishes
     for idx, visits in stream.choices.items():
-        msg = AssembledChoice(idx, usage=usage)
-        calls: dict[Any, ToolCall] = {}
-        content: list[str] = []
-        reasoning: list[str] = []
+        assembly = ChoiceAssembly(idx)
         for visit in visits:
-            d = visit.delta
-            c = d.get("content")
-            if c.__class__ is str:
-                content.append(c)
-                simple = len(d) == 1
-            else:
-                simple = not d
-            if not simple:
-                if msg.role is None and isinstance(d.get("role"), str):
-                    msg.role = d["role"]
-                msg.refusal += _text(d.get("refusal"))
-                if has_reasoning(d):
-                    reasoning.append(reasoning_text(d))
-                    details = d.get("reasoning_details")
-                    if isinstance(details, list):
-                        msg.reasoning_details.extend(details)  # raw: reasoning.schema judges each item
-                tcs = d.get("tool_calls")
-                if tcs.__class__ is list:
-                    msg.tool_entries += len(tcs)
-                    _merge_tool_calls(calls, tcs, visit)
+            assembly.add(visit)
         positions = finishes[idx]
-        if positions:  # the first non-null finish_reason
-            msg.finish_reason = visits[positions[0]].choice.get("finish_reason")
-        msg.content = "".join(content)
-        msg.reasoning = "".join(reasoning)
-        if msg.finish_reason is None and idx in stream.error_finishes:
-            msg.finish_reason = "error"
-        msg.tool_calls = list(calls.values())
-        out[idx] = msg
+        out[idx] = assembly.done(visits[positions[0]] if positions else None, idx in stream.error_finishes, usage)
     return out

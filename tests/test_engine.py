@@ -116,7 +116,7 @@ def test_a_body_on_disk_reads_like_bytes_for_excerpts(tmp_path: Path) -> None:
 
 
 def _rule(fold: type[Fold], rid: str = "x.fold", severity: str = ERROR, **kw: Any) -> Rule:
-    return Rule(rid, severity, "4", "T.", "Why it matters to clients.", fold, fold=fold, **kw)  # type: ignore[arg-type]
+    return Rule(rid, severity, "4", "T.", "Why it matters to clients.", fold, **kw)  # type: ignore[arg-type]
 
 
 def test_hooks_are_the_ones_a_fold_overrides() -> None:

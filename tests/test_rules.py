@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from conformance import Exchange, Timing, judge
 from conformance.findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Violation
-from conformance.judge import run_rule
 from conformance.profiles import get_profile
 from conformance.rules import Rule
-from conformance.stream import decode
+from conformance.rules.fold import End, Fold
 
 from .conftest import USAGE, chunk, stream_body, text_stream
 
@@ -176,19 +176,24 @@ def test_trailing_cr_is_an_error_only_when_the_lost_event_is_not_done() -> None:
 
 
 def test_a_rule_fails_when_any_finding_is_an_error_even_past_the_cap() -> None:
-    def check(stream: Any) -> Any:
-        for _ in range(25):
-            yield Violation("w", severity=WARNING, reason="warning: only this")
-        yield Violation("e", severity=ERROR, reason="error: this one")
+    class Conditional(Fold):
+        def finish(self, end: End) -> Iterator[Violation]:
+            for _ in range(25):
+                yield Violation("w", severity=WARNING, reason="warning: only this")
+            yield Violation("e", severity=ERROR, reason="error: this one")
 
-    rule = Rule("x.conditional", ERROR, "11", "T.", "Why it matters to clients.", check, severity_note="error when ...; warning when ...")
-    res = run_rule(rule, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    rule = Rule("x.conditional", ERROR, "11", "T.", "Why it matters to clients.", Conditional, severity_note="error when ...; warning when ...")
+    res = judge(Exchange(stream_body(*text_stream("a"))), "sansa", [rule]).results[0]
     assert (res.status, res.severity, res.total, len(res.findings)) == (FAIL, ERROR, 26, 20)
     assert {f.severity for f in res.findings} == {WARNING}
 
     # a rule without a declared conditional severity may not change it: the suite says so
-    plain = Rule("x.plain", ERROR, "11", "T.", "Why it matters to clients.", lambda s: iter([Violation("w", severity=WARNING)]))
-    res = run_rule(plain, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    class Plain(Fold):
+        def finish(self, end: End) -> Iterator[Violation]:
+            yield Violation("w", severity=WARNING)
+
+    plain = Rule("x.plain", ERROR, "11", "T.", "Why it matters to clients.", Plain)
+    res = judge(Exchange(stream_body(*text_stream("a"))), "sansa", [plain]).results[0]
     assert res.status == FAIL and "declares no conditional severity" in res.findings[0].message
 
 

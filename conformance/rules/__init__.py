@@ -1,12 +1,10 @@
 """The rule catalogue: one registered rule per spec rule id.
 
-A rule is a ``Fold`` subclass (rules/fold.py: built up in one pass over the exchange, judged
-at its end) or, while the catalogue moves over, a legacy ``check(stream) -> Iterable[Violation]``
-over the whole decoded Stream. Its registration carries what the judge needs to stamp and
+A rule is a ``Fold`` subclass (rules/fold.py): built up in one pass over the exchange as it
+is read, judged at its end. Its registration carries what the judge needs to stamp and
 filter: severity, spec section, the profiles it applies to, what it applies to (streams,
-pre-stream errors, or both), and an ``applies`` function that returns the reason a rule
-cannot be judged (it needs the request, a live run...), or None. A fold rule's ``applies``
-reads ``End``; a legacy rule's reads the Stream.
+pre-stream errors, or both), and an ``applies`` function over ``End`` that returns the
+reason a rule cannot be judged (it needs the request, a live run...), or None.
 """
 
 from __future__ import annotations
@@ -14,20 +12,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 from ..findings import ERROR, WARNING, Severity, Violation
 from .fold import Fold
 
 if TYPE_CHECKING:
-    from ..stream import Stream
+    from .fold import End
 
 __all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "get_rule", "rule"]
 
-Check = Callable[["Stream"], Iterable[Violation]]
-# over End for a fold rule, over the Stream for a legacy one
-Applies = Callable[[Any], "str | None"]
-_R = TypeVar("_R", bound="Check | type[Fold]")
+Applies = Callable[["End"], "str | None"]
+_F = TypeVar("_F", bound=type[Fold])
 
 # What a rule judges: a streamed answer (2xx), a pre-stream error answer (non-2xx), or both.
 Scope = Literal["stream", "pre-stream", "any"]
@@ -58,7 +54,7 @@ class Rule:
     section: str  # spec section number, or "suite"
     title: str  # one line: what must hold
     why: str  # why it matters, which clients break
-    check: Check | type[Fold]  # what was registered: a Fold subclass, or a legacy function over the Stream
+    check: type[Fold]  # the rule's fold (the class ``rule`` registered)
     applies: Applies | None = None
     scope: Scope = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
@@ -68,7 +64,11 @@ class Rule:
     # Violation says which applied and why (compat.no-bom: "error when the dropped first
     # event carries data; warning when it carries only the role").
     severity_note: str | None = None
-    fold: type[Fold] | None = None  # the rule as a fold (rules/fold.py)
+
+    @property
+    def fold(self) -> type[Fold]:
+        """The rule's fold: one instance per exchange (``check``, named for what it does)."""
+        return self.check
 
     @property
     def severity_text(self) -> str:
@@ -102,9 +102,8 @@ def rule(
     live: bool = False,
     without_response: bool = False,
     severity_note: str | None = None,
-) -> Callable[[_R], _R]:
-    """Register ``check`` (a Fold subclass, or a legacy function over the Stream) under ``id``;
-    a duplicate id is a programming error.
+) -> Callable[[_F], _F]:
+    """Register the Fold subclass under ``id``; a duplicate id is a programming error.
 
     ``severity_note`` declares a conditional severity: ``severity`` is the highest the rule
     reports, and the note says when each applies ("error when ...; warning when ...").
@@ -114,7 +113,7 @@ def rule(
     if severity_note is not None and (severity != ERROR or not severity_note.startswith("error when")):
         raise ValueError(f"{id}: a conditional severity declares error, its highest, and a note 'error when ...; warning when ...'")
 
-    def register(check: _R) -> _R:
+    def register(check: _F) -> _F:
         old = REGISTRY.get(id)
         # the same function registering again is a module re-import (pytester does that); a
         # different function under a taken id is a mistake
@@ -122,11 +121,10 @@ def rule(
             was = old.check
             if (was.__module__, was.__qualname__) != (check.__module__, check.__qualname__):
                 raise ValueError(f"duplicate rule id {id!r}")
-        fold: type[Fold] | None = None
-        if isinstance(check, type) and issubclass(check, Fold):
-            fold = check
+        if not (isinstance(check, type) and issubclass(check, Fold)):
+            raise TypeError(f"{id}: a rule is a Fold subclass (rules/fold.py)")
         REGISTRY[id] = Rule(
-            id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note, fold
+            id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note
         )
         return check
 
