@@ -81,12 +81,18 @@ class ClientFold(Fold):
     """One client's reading against the spec's reading of the stream, built up in one pass."""
 
     client: ClassVar[Client]
+    # a plain chunk changes nothing here: its delta is content alone, its keys (message,
+    # error) are the template's, which was seen; the chunks after the usage chunk are told
+    # by End's last chunk, not counted
+    needs_plain = False
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         reading = ctx.clients.get(self.client.name)
         # nothing to compare with (not replayed, or skipped): the rule is not applicable
         self.on = isinstance(reading, dict) and reading.get("status") != "skipped"
+        if not self.on:
+            self.hooks = frozenset()
         api_error = reading.get("api_error") if isinstance(reading, dict) else None
         self.api_error: str | None = api_error if isinstance(api_error, str) else None
         # per choice: the reasoning text per field, as the spec reads each (section 8)
@@ -99,8 +105,7 @@ class ClientFold(Fold):
         self.text_shown = False
         # known traps
         self.dataless = False
-        self.chunks = 0
-        self.usage_at: int | None = None  # position (among chunks) of the last chunk whose usage is an object
+        self.usage_at: int | None = None  # event index of the last chunk whose usage is an object
         self.error_key = False
         self.message_key = False
         self.rank: dict[int, int] = {}  # choice index -> its rank in first-appearance order
@@ -117,8 +122,7 @@ class ClientFold(Fold):
         obj = item.obj
         if item.kind == KIND_CHUNK:
             if isinstance(obj.get("usage"), dict):
-                self.usage_at = self.chunks
-            self.chunks += 1
+                self.usage_at = item.event.index
             if "error" in obj:
                 self.error_key = True
         elif item.kind == KIND_ERROR:
@@ -191,7 +195,8 @@ class ClientFold(Fold):
             traps.append(("the body ends in a lone CR (compat.no-trailing-cr)", STREAM_SIDE))
         if self.dataless:
             traps.append(("a dataless block or an empty block after id: (compat.no-dataless-blocks)", STREAM_SIDE))
-        if self.usage_at is not None and self.usage_at < self.chunks - 1:
+        last = end.last_chunk
+        if self.usage_at is not None and last is not None and self.usage_at != last.event.index:
             traps.append(("a chunk follows the usage chunk (compat.usage-last, a warning: OpenAI's own streams do it)", CLIENT_SIDE))
         if self.error_key:
             marker = ("chunks with an error key that reads as false, a no-error marker by the spec (section 0); "

@@ -116,6 +116,8 @@ class NoBom(Fold):
     """The parser's BOM flag and a few bytes at the end; the first payload is remembered (the
     event a client that keeps the BOM drops, when it is the first event)."""
 
+    needs_plain = False  # the first payload is never a plain chunk (the template comes before)
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.first: DecodedEvent | None = None
@@ -189,6 +191,8 @@ class NoTrailingCr(Fold):
 class ListDeltaIndex(Fold):
     """Per choice and list field: in how many deltas it appeared, and its first entry without
     an integer index (what the finding cites)."""
+
+    needs_plain = False  # a plain delta holds content alone, no list field
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -144,6 +144,8 @@ class Incremental(Fold):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.timing = ctx.exchange.timing
+        if self.timing is None:  # not applicable: nothing to fold
+            self.hooks = frozenset()
         self.runs: list[Run] = []
         self.n = 0  # events with an arrival time
 

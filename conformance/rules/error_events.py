@@ -118,6 +118,8 @@ class MidStreamShape(Fold):
     """Each error event is judged as it comes, against the profile's schema; the findings are
     kept bounded (the first few and a count)."""
 
+    needs_plain = False  # a plain chunk is no error event
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.schema = get_schema(ctx.profile.stream_error_schema)
@@ -142,6 +144,8 @@ class MidStreamShape(Fold):
 )
 class DoneAfter(Fold):
     """Remembers the first error event and the payload right after it; [DONE] is End's."""
+
+    needs_plain = False  # plain chunks come only before the first error event: nothing to remember
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -27,7 +27,8 @@ def _has_any_reasoning(end: End) -> str | None:
     applies=_has_any_reasoning,
 )
 class BeforeContent(Fold):
-    """Per choice: the event where its content began; one finding per choice at most."""
+    """Per choice: the event where its content began; one finding per choice at most.
+    Plain chunks too: the first non-blank content may come in one."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -70,6 +71,8 @@ def _has_details(end: End) -> str | None:
 )
 class Schema(Fold):
     """Each reasoning_details item judged as it passes; findings by choice, then stream order."""
+
+    needs_plain = False  # a plain delta holds content alone, no reasoning_details
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

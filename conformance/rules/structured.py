@@ -76,12 +76,14 @@ class PartialJSONContent(Fold):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.wanted = ctx.exchange.request is not None and _response_schema(ctx.exchange) is not None
+        if not self.wanted:  # not applicable: nothing to fold
+            self.hooks = frozenset()
         self.automata: dict[int, PartialJSON] = {}
         self.culprit: dict[int, Visit] = {}  # choice index -> the appearance whose content broke it
 
     def visit(self, idx: int, v: Visit) -> None:
         content = v.delta.get("content")
-        if not self.wanted or not isinstance(content, str) or idx in self.culprit:
+        if not isinstance(content, str) or idx in self.culprit:
             return
         automaton = self.automata.get(idx)
         if automaton is None:

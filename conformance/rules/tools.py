@@ -62,6 +62,8 @@ def _path(visit: Visit, k: int, tail: str = "") -> str:
 class Index(Fold):
     """Each entry judged as it passes; findings by choice, then stream order."""
 
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.found = Findings()
@@ -90,6 +92,8 @@ class Index(Fold):
 class IndexDense(Fold):
     """Per choice, the indexes seen so far are exactly 0..n-1 (a gap ends the judgement of
     that choice), so a count stands for the set; one finding per choice at most."""
+
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -142,6 +146,8 @@ def _blank(value: Any) -> bool:
 class FirstFragment(Fold):
     """Per choice and call index, the first fragment's id, type and name (what later
     fragments are compared with); each fragment judged as it passes."""
+
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
