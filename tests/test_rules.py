@@ -376,3 +376,20 @@ def test_incremental_cites_the_event_where_the_burst_starts_even_inside_a_run() 
     res = incremental(Exchange(body, timing=Timing(tuple((ev.end, t) for ev, t in zip(events, times)))))
     assert res.status == WARN and res.findings[0].event == events[start].index
     assert res.findings[0].offset == events[start].offset and f"from {times[start]:.3f} s on" in res.findings[0].message
+
+
+def test_findings_past_the_cap_are_counted_not_described() -> None:
+    """A fold describes only the violations the report keeps (jsonschema's first_error is
+    costly and builds cyclic errors that stay alive while the collector is paused); the rest
+    still count in the total and the status."""
+    bad_error = {"error": {"code": 1}, "choices": []}
+    body = stream_body(chunk({"role": "assistant", "content": "a"}), *[bad_error] * 30, done=False)
+    res = judge(Exchange(body)).result("error.mid-stream-shape")
+    assert res is not None and res.status == FAIL and res.total == 30 and len(res.findings) == 20
+    assert all("does not match" in f.message for f in res.findings)
+    bad_detail = {"reasoning_details": [{"type": 5}]}
+    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)], chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
+    res = judge(Exchange(stream_body(*chunks))).result("reasoning.schema")
+    assert res is not None and res.status == FAIL and res.total == 50
+    assert [f.event for f in res.findings] == [1 + 2 * k for k in range(20)]  # choice 0 first, in stream order
+    assert all("reasoning-detail.json" in f.message for f in res.findings)

@@ -13,7 +13,10 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import KIND_ERROR, DecodedEvent
 from . import rule
-from .fold import Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
 
 # What status each provoked cause should give (section 2).
 EXPECTED_STATUS = {
@@ -127,6 +130,9 @@ class MidStreamShape(Fold):
 
     def payload(self, item: DecodedEvent) -> None:
         if item.kind == KIND_ERROR and not self.schema.is_valid(item.obj):
+            if self.found.count(0) >= MAX_FINDINGS:  # counted, not described: jsonschema's
+                self.found.add(UNKEPT)  # errors are costly and cyclic (kept till the verdict)
+                return
             detail = self.schema.first_error(item.obj) or "does not match"
             path, _, message = detail.partition(": ")
             self.found.add(Violation(f"The error event does not match {self.schema.name}: {message}", item.event, path=path))

@@ -10,7 +10,11 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Visit, has_reasoning
 from . import rule
-from .fold import Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
 
 
 def _has_any_reasoning(end: End) -> str | None:
@@ -85,6 +89,9 @@ class Schema(Fold):
             return
         for k, detail in enumerate(details):
             if not self.schema.is_valid(detail):
+                if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
+                    self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
+                    continue
                 detail_err = self.schema.first_error(detail) or "does not match"
                 self.found.add(
                     Violation(

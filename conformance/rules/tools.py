@@ -18,7 +18,7 @@ from ..schemas import get_schema
 from ..stream import ToolCall, Visit, as_index
 from . import rule
 from ._util import is_int, show, user_schema_error
-from .fold import Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
 
 def _needs_request(end: End) -> str | None:
@@ -40,6 +40,10 @@ def _request_tools(end: End) -> dict[str, dict[str, Any]]:
 def no_tool_calls(end: End) -> str | None:
     """Any delta.tool_calls entry at all, even one that is not an object (counted once, by the assembler)."""
     return None if any(msg.tool_entries for msg in end.message.values()) else "the stream has no tool calls"
+
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
 
 
 def _entries(visit: Visit) -> list[Any]:
@@ -166,6 +170,9 @@ class FirstFragment(Fold):
             i = as_index(entry["index"])
             assert i is not None  # is_int above
             if not self.shape.is_valid(entry):
+                if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
+                    self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
+                    continue
                 self.found.add(
                     Violation(
                         f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {self.shape.first_error(entry)}",
