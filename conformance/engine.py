@@ -466,7 +466,10 @@ class Pass:
         at = data.find(needle)
         while at >= 0:
             prefix, suffix = data[: at + 1], data[at + 1 + len(content) :]
-            probe = orjson.loads(prefix + "\u00e9probe" + suffix)
+            try:  # the string found may be another one (the model's name, a ": " between keys)
+                probe = orjson.loads(prefix + "\u00e9probe" + suffix)
+            except orjson.JSONDecodeError:
+                probe = None
             want = orjson.loads(data)
             want["choices"][0]["delta"]["content"] = "\u00e9probe"
             if probe == want:

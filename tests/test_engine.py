@@ -54,7 +54,20 @@ def _messy_body() -> bytes:
     return b": hello\n\n" + body + b"data: {\"after\": 1}\n\n"
 
 
+def _spaced(*payloads: Any) -> bytes:
+    """Payloads as json.dumps writes them by default (", " and ": "), [DONE] last."""
+    return b"".join(b"data: " + json.dumps(p).encode() + b"\n\n" for p in payloads) + b"data: [DONE]\n\n"
+
+
 BODIES = {
+    # content strings that also occur elsewhere in the chunk's text: the template of plain
+    # chunks must be cut around the content, not around the model name or a separator
+    "decoys": _spaced(
+        chunk({"role": "assistant", "content": ""}),
+        *(chunk({"content": c}) for c in [": ", ", ", "sansa-auto", "chatcmpl-1", "x", "y\u2028", "q\"", "é"]),
+        chunk({}, "stop", usage=USAGE),
+        chunk({"content": "after the finish"}),
+    ),
     "text": stream_body(*text_stream("Hel", "lo")),
     "messy": _messy_body(),
     "no-done": stream_body(*text_stream("a"), done=False) + b"data: [DONE]",
@@ -274,3 +287,25 @@ def test_sse_utf8_names_the_same_byte_whatever_the_cut(monkeypatch: pytest.Monke
     assert f"Invalid UTF-8 at byte {at}: " + r"b'\xe2\x82' (invalid continuation byte)" in f.message
     assert f.event == 1  # the event whose lines hold the byte
     json.dumps(f.to_json())
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_the_pass_assembles_what_the_whole_body_decoder_assembles(name: str) -> None:
+    """stream.decode (every event in a list) is the reference the pass must match: the same
+    message, chunk and error counts, first finishes and last appearances, whichever chunks
+    took the short path."""
+    from conformance.stream import decode
+
+    for profile in (get_profile("sansa"), get_profile("openai")):
+        exchange = Exchange(BODIES[name])
+        end = engine.Pass(exchange, profile, []).run()
+        ref = decode(exchange, profile)
+        assert {k: m.to_json() for k, m in end.message.items()} == {k: m.to_json() for k, m in ref.message.items()}
+        assert (end.chunks, end.errors, end.payloads) == (len(ref.chunks), len(ref.errors), len(ref.items))
+        assert end.last_chunk == (ref.chunks[-1] if ref.chunks else None)
+        assert end.last_payload == (ref.items[-1] if ref.items else None)
+        for idx, visits in ref.choices.items():
+            facts = end.choices[idx]
+            assert (facts.first, facts.last, facts.visits) == (visits[0], visits[-1], len(visits))
+            first = ref.finishes[idx]
+            assert facts.finish == (visits[first[0]] if first else None)
