@@ -43,6 +43,7 @@ from .timing import Delivery
 __all__ = ["BLOCK", "Pass"]
 
 BLOCK = 1024 * 1024  # bytes read from a file at a time
+_PLAIN_HOOKS = frozenset({"payload", "visit"})
 _TRIES = 8  # chunks tried as the template of plain chunks before the pass stops looking
 
 _new = tuple.__new__
@@ -59,6 +60,8 @@ class Pass:
         self.parser = SSEParser(keep=False)
         self.broken: dict[int, BaseException] = {}  # id(fold) -> its first exception
         self._folds = list(folds)
+        for fold in self._folds:
+            fold._reroute = self._route
         self._route()
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._fed = 0
@@ -111,7 +114,7 @@ class Pass:
         self._on_visit = [f for f in live if "visit" in f.hooks]
         self._on_block = [f for f in live if "block" in f.hooks]
         if getattr(self, "_tpl", None) is not None:
-            self._on_plain = [f for f in live if f.needs_plain and f.hooks & {"payload", "visit"}]
+            self._on_plain = [f for f in live if f.needs_plain and f.hooks & _PLAIN_HOOKS]
 
     def _broke(self, fold: Fold, exc: BaseException) -> None:
         if id(fold) not in self.broken:
@@ -474,7 +477,7 @@ class Pass:
             want["choices"][0]["delta"]["content"] = "\u00e9probe"
             if probe == want:
                 self._tpl = (prefix, suffix, len(prefix) + len(suffix), idx, facts, self.assembly[idx])
-                self._on_plain = [f for f in self._folds if f.needs_plain and f.hooks & {"payload", "visit"} and id(f) not in self.broken]
+                self._route()
                 return
             at = data.find(needle, at + 1)
 

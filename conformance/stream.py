@@ -295,10 +295,13 @@ class ToolCall:
     id: str | None = None
     type: str | None = None
     name: str | None = None
-    arguments: str = ""
+    arguments: str = ""  # joined when the choice is assembled (``parts`` until then)
     first: Visit | None = None  # the fragment that opened the call (findings cite it)
     last: Visit | None = None  # its latest fragment
     count: int = 0  # fragments merged into it
+    # the arguments' fragments, joined once at the end: += on an attribute copies the whole
+    # string each time, quadratic in the number of fragments
+    parts: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def fragments(self) -> list[Visit]:
@@ -317,7 +320,7 @@ class AssembledChoice:
     content: str = ""
     refusal: str = ""
     reasoning: str = ""  # text from reasoning_details (text/summary) or the flat string fields
-    reasoning_details: list[Any] = field(default_factory=list)
+    reasoning_items: int = 0  # raw reasoning_details items streamed (reasoning.schema judges each as it passes)
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_entries: int = 0  # raw delta.tool_calls entries, objects or not ("streamed a tool call")
     finish_reason: str | None = None
@@ -385,7 +388,12 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         call.id = call.id or _text(entry.get("id")) or None
         call.type = call.type or _text(entry.get("type")) or None
         call.name = call.name or _text(fn.get("name")) or None
-        call.arguments += _text(fn.get("arguments"))
+        args = fn.get("arguments")
+        if isinstance(args, str) and args:
+            parts = call.parts
+            parts.append(args)
+            if len(parts) > _COMPACT:
+                call.parts = ["".join(parts)]
 
 
 class ChoiceAssembly:
@@ -393,13 +401,14 @@ class ChoiceAssembly:
     concatenate (kept as a few joined pieces, however many tokens), tool calls merge by index.
     The one assembler: ``assemble`` (a decoded Stream) and the engine's pass both use it."""
 
-    __slots__ = ("calls", "content", "msg", "reasoning")
+    __slots__ = ("calls", "content", "msg", "reasoning", "refusal")
 
     def __init__(self, idx: int) -> None:
         self.msg = AssembledChoice(idx)
         self.calls: dict[Any, ToolCall] = {}
         self.content: list[str] = []
         self.reasoning: list[str] = []
+        self.refusal: list[str] = []
 
     def add(self, visit: Visit) -> None:
         d = visit.delta
@@ -417,14 +426,18 @@ class ChoiceAssembly:
         msg = self.msg
         if msg.role is None and isinstance(d.get("role"), str):
             msg.role = d["role"]
-        msg.refusal += _text(d.get("refusal"))
+        refusal = d.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            self.refusal.append(refusal)
+            if len(self.refusal) > _COMPACT:
+                self.refusal = ["".join(self.refusal)]
         if has_reasoning(d):
             self.reasoning.append(reasoning_text(d))
             if len(self.reasoning) > _COMPACT:
                 self.reasoning = ["".join(self.reasoning)]
             details = d.get("reasoning_details")
             if isinstance(details, list):
-                msg.reasoning_details.extend(details)
+                msg.reasoning_items += len(details)
         tcs = d.get("tool_calls")
         if tcs.__class__ is list:
             msg.tool_entries += len(tcs)
@@ -436,8 +449,12 @@ class ChoiceAssembly:
             msg.finish_reason = finish.choice.get("finish_reason")
         msg.content = "".join(self.content)
         msg.reasoning = "".join(self.reasoning)
+        msg.refusal = "".join(self.refusal)
         if msg.finish_reason is None and error_finished:
             msg.finish_reason = "error"
+        for call in self.calls.values():
+            call.arguments = "".join(call.parts)
+            call.parts = []
         msg.tool_calls = list(self.calls.values())
         msg.usage = usage
         return msg

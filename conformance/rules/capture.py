@@ -137,7 +137,7 @@ Message = dict[int, AssembledChoice]
 
 
 def _has_reasoning(message: Message) -> bool:
-    return any(m.reasoning or m.reasoning_details for m in message.values())
+    return any(m.reasoning or m.reasoning_items for m in message.values())
 
 
 # What each live scenario provokes, and how to see it in the assembled message.

@@ -226,7 +226,7 @@ class Fold:
     # hooks, having seen the template chunk, would neither change state nor find anything
     # on such a chunk: the engine then does not call them (and does not decode the chunk).
     # Event hooks are always called. The default is the safe one.
-    needs_plain: ClassVar[bool] = True
+    needs_plain: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -238,6 +238,19 @@ class Fold:
         # that knows at the start it has nothing to fold (no reading for its client, no
         # arrival times...) narrows it in its __init__ and then costs nothing per event
         self.hooks: frozenset[str] = type(self).overrides
+        # per instance too: read when the template is chosen (after the template chunk's own
+        # hooks ran); change it later with want_plain, which re-routes
+        self.needs_plain: bool = type(self).needs_plain
+        self._reroute: Callable[[], None] | None = None  # set by the engine
+
+    def want_plain(self, on: bool) -> None:
+        """Start (True) or stop (False) getting plain chunks from now on: a fold that needs
+        them only in some states (until content began, after a usage chunk...) says so as
+        its state changes, and costs nothing per plain chunk the rest of the time."""
+        if on != self.needs_plain:
+            self.needs_plain = on
+            if self._reroute is not None:
+                self._reroute()
 
     def event(self, ev: Event) -> None:
         """Every dispatched SSE event, in order ([DONE] and after included)."""

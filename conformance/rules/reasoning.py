@@ -18,7 +18,7 @@ UNKEPT = Violation("")
 
 
 def _has_any_reasoning(end: End) -> str | None:
-    if any(msg.reasoning or msg.reasoning_details for msg in end.message.values()):
+    if any(msg.reasoning or msg.reasoning_items for msg in end.message.values()):
         return None
     return "the stream carries no reasoning"
 
@@ -61,7 +61,7 @@ class BeforeContent(Fold):
 
 
 def _has_details(end: End) -> str | None:
-    if any(msg.reasoning_details for msg in end.message.values()):
+    if any(msg.reasoning_items for msg in end.message.values()):
         return None
     return "the stream carries no reasoning_details"
 
