@@ -22,7 +22,7 @@ from .engine import Pass
 from .exchange import Exchange
 from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Severity, Verdict, Violation
 from .profiles import Profile, get_profile
-from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
+from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules, catalogue
 from .rules.fold import MAX_FINDINGS, Context, End, Findings, Fold
 from .sse import Event
 
@@ -132,6 +132,23 @@ def _in_scope(rule: Rule, exchange: Exchange) -> bool:
     return True
 
 
+# (profile, rule selection) -> the rules the profile covers, each with its switch-off reason:
+# computed once per selection, not once per exchange (validate judges thousands)
+_PLANS: dict[tuple[int, int, int], tuple[Profile, Sequence[Rule], list[tuple[Rule, str | None]]]] = {}
+
+
+def _plan(profile: Profile, rules: Sequence[Rule]) -> list[tuple[Rule, str | None]]:
+    key = (id(profile), id(rules), len(rules))
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is profile and hit[1] is rules:
+        return hit[2]
+    plan = [(r, profile.switched_off(r.id)) for r in rules if profile.covers(r.profiles)]
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[key] = (profile, rules, plan)  # holding both: their ids are not reused while cached
+    return plan
+
+
 def judge_exchange(
     exchange: Exchange,
     profile: Profile,
@@ -142,14 +159,12 @@ def judge_exchange(
     """One pass over the body for every rule; then the dialect's step on each result, in
     catalogue order. ``blocks``: the body in the pieces to feed (default: the exchange's body
     in BLOCK-sized reads, from memory or disk); the verdict is the same however it is cut."""
-    rules = all_rules() if rules is None else rules
-    covered = [r for r in rules if profile.covers(r.profiles)]
-    off = {r.id: profile.switched_off(r.id) for r in covered}
+    plan = _plan(profile, catalogue() if rules is None else rules)
     ctx = Context(exchange, profile, dict(clients or {}))
     folds: dict[str, Fold] = {}
     early: dict[str, BaseException] = {}
-    for r in covered:
-        if off[r.id] is None and _in_scope(r, exchange):
+    for r, off in plan:
+        if off is None and _in_scope(r, exchange):
             try:
                 folds[r.id] = r.fold(ctx)
             except Exception as exc:
@@ -157,15 +172,15 @@ def judge_exchange(
     run = Pass(exchange, profile, list(folds.values()), clients)
     end = run.run(blocks)
     results: list[RuleResult] = []
-    for r in covered:
-        why = off[r.id]
-        if why is not None:
-            results.append(RuleResult(r.id, r.severity, NA, reason=why))
+    for r, off in plan:
+        if off is not None:
+            results.append(RuleResult(r.id, r.severity, NA, reason=off))
             continue
         cited: dict[int, Event] = {}
         fold = folds.get(r.id)
         broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
-        results.append(profile.adjust(finish_fold(r, fold, broken, end, cited), cited))
+        result = finish_fold(r, fold, broken, end, cited)
+        results.append(profile.adjust(result, cited) if result.findings else result)
     try:
         delivery = run.delivery
         timing = times = None

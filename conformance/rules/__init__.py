@@ -20,7 +20,7 @@ from .fold import Fold
 if TYPE_CHECKING:
     from .fold import End
 
-__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "get_rule", "rule"]
+__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "catalogue", "get_rule", "rule"]
 
 Applies = Callable[["End"], "str | None"]
 _F = TypeVar("_F", bound=type[Fold])
@@ -134,10 +134,17 @@ def rule(
 _MODULES = ("request", "framing", "chunks", "usage", "error_events", "tools", "reasoning", "structured", "delivery", "compat", "clients", "capture")
 
 
-def all_rules() -> list[Rule]:
-    """Every rule, in spec order (section, then registration order)."""
+_SORTED: list[tuple[tuple[Rule, ...], tuple[Rule, ...]]] = []  # (registry values, catalogue): the last sort
+
+
+def catalogue() -> tuple[Rule, ...]:
+    """Every rule, in spec order (section, then registration order): the same tuple while
+    the registry does not change (the judge keys its per-profile plan on it)."""
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
+    current = tuple(REGISTRY.values())
+    if _SORTED and _SORTED[0][0] == current:
+        return _SORTED[0][1]
 
     position = {rule_id: n for n, rule_id in enumerate(REGISTRY)}  # once, not once per rule
 
@@ -145,7 +152,14 @@ def all_rules() -> list[Rule]:
         sec = 99 if r.section == "suite" else int(r.section)
         return (sec, position[r.id])
 
-    return sorted(REGISTRY.values(), key=order)
+    ordered = tuple(sorted(current, key=order))
+    _SORTED[:] = [(current, ordered)]
+    return ordered
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in spec order (section, then registration order)."""
+    return list(catalogue())
 
 
 def get_rule(rule_id: str) -> Rule:
