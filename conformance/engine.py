@@ -43,7 +43,6 @@ from .timing import Delivery
 __all__ = ["BLOCK", "Pass"]
 
 BLOCK = 1024 * 1024  # bytes read from a file at a time
-_PLAIN_HOOKS = frozenset({"payload", "visit"})
 _TRIES = 8  # chunks tried as the template of plain chunks before the pass stops looking
 
 _new = tuple.__new__
@@ -108,13 +107,33 @@ class Pass:
     # ------------------------------------------------------------------ dispatch lists
 
     def _route(self) -> None:
-        live = [f for f in self._folds if id(f) not in self.broken]
-        self._on_event = [f for f in live if "event" in f.hooks]
-        self._on_payload = [f for f in live if "payload" in f.hooks]
-        self._on_visit = [f for f in live if "visit" in f.hooks]
-        self._on_block = [f for f in live if "block" in f.hooks]
+        """Who gets which hook: built once, again only when a fold breaks or changes its mind
+        about plain chunks. Most folds need no hook at all (judged from End)."""
+        on_event: list[Fold] = []
+        on_payload: list[Fold] = []
+        on_visit: list[Fold] = []
+        on_block: list[Fold] = []
+        on_plain: list[Fold] = []
+        broken = self.broken
+        for f in self._folds:
+            hooks = f.hooks
+            if not hooks or (broken and id(f) in broken):
+                continue
+            if "event" in hooks:
+                on_event.append(f)
+            if "payload" in hooks:
+                on_payload.append(f)
+                if f.needs_plain:
+                    on_plain.append(f)
+            if "visit" in hooks:
+                on_visit.append(f)
+                if f.needs_plain and "payload" not in hooks:
+                    on_plain.append(f)
+            if "block" in hooks:
+                on_block.append(f)
+        self._on_event, self._on_payload, self._on_visit, self._on_block = on_event, on_payload, on_visit, on_block
         if getattr(self, "_tpl", None) is not None:
-            self._on_plain = [f for f in live if f.needs_plain and f.hooks & _PLAIN_HOOKS]
+            self._on_plain = on_plain
 
     def _broke(self, fold: Fold, exc: BaseException) -> None:
         if id(fold) not in self.broken:
