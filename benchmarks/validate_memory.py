@@ -1,10 +1,12 @@
 """Peak memory of judging one large recording from disk: bounded, whatever its size.
 
-    python benchmarks/validate_memory.py [--sizes 300,1000] [--dir /tmp] [--keep] [--select RULES]
+    python benchmarks/validate_memory.py [--sizes 300,1000] [--shape text|tools|reasoning] [--dir /tmp] [--keep] [--select RULES]
 
-For each size (MB) it writes a recording of one long conformant text stream (role, content
-chunks of one word, the finish with usage, [DONE]; about 190 bytes a chunk) to --dir (never
-committed; deleted afterwards unless --keep), then judges it in a fresh Python process the
+For each size (MB) it writes a recording of one long conformant stream to --dir (never
+committed; deleted afterwards unless --keep): --shape text (default: role, content chunks of
+one word, the finish with usage, [DONE]; about 190 bytes a chunk), tools (one tool call
+whose arguments, an object holding an array of numbers, stream in fragments of a few characters) or
+reasoning (reasoning_details chunks of one word, then content). Then it judges it in a fresh Python process the
 way validate does (``judge(load(path, lazy=True))``: the body stays on disk and is read in
 1 MiB blocks, in one pass) and reports that process's peak RSS (resource.getrusage
 ru_maxrss), next to the peak of the same process judging a 1 KB recording (the
@@ -38,7 +40,7 @@ t0 = time.process_time()
 verdict = judge(load({path!r}, lazy=True), "sansa", rules)
 secs = time.process_time() - t0
 bad = [(r.rule, r.status) for r in verdict.results if r.status in ("fail", "warn")]
-content = sum(len(m.content) for m in verdict.message.values())
+content = sum(len(m.content) + len(m.reasoning) + sum(len(t.arguments) for t in m.tool_calls) for m in verdict.message.values())
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, secs, content, repr(bad))
 """
 
@@ -56,14 +58,27 @@ def _chunk(delta: dict[str, object], finish: str | None = None, usage: dict[str,
     return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
 
 
-def write_recording(path: Path, megabytes: float) -> tuple[int, int]:
+def _pieces(shape: str) -> tuple[bytes, list[bytes], bytes, str]:
+    """(opening chunks, the repeated middle chunks, closing chunks before the usage one, finish reason)."""
+    if shape == "tools":
+        head = _chunk({"role": "assistant", "content": None}) + _chunk(
+            {"tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": {"name": "numbers", "arguments": '{"n": [0'}}]}
+        )
+        middle = [_chunk({"tool_calls": [{"index": 0, "function": {"arguments": f",{n}"}}]}) for n in range(100, 110)]
+        return head, middle, _chunk({"tool_calls": [{"index": 0, "function": {"arguments": "]}"}}]}), "tool_calls"
+    if shape == "reasoning":
+        middle = [_chunk({"reasoning_details": [{"type": "reasoning.text", "text": w + " ", "index": 0}]}) for w in WORDS]
+        return _chunk({"role": "assistant", "content": ""}), middle, _chunk({"content": "Done."}), "stop"
+    return _chunk({"role": "assistant", "content": ""}), [_chunk({"content": w + " "}) for w in WORDS], b"", "stop"
+
+
+def write_recording(path: Path, megabytes: float, shape: str = "text") -> tuple[int, int]:
     """One conformant stream of about ``megabytes`` MB, written in batches: (bytes, chunks)."""
-    pieces = [_chunk({"content": w + " "}) for w in WORDS]
+    head, pieces, closing, finish = _pieces(shape)
     target = int(megabytes * 1_000_000)
     n = 0
     size = 0
     with path.open("wb") as fh:
-        head = _chunk({"role": "assistant", "content": ""})
         fh.write(head)
         size += len(head)
         batch = b"".join(pieces[i % len(pieces)] for i in range(4096))
@@ -72,7 +87,7 @@ def write_recording(path: Path, megabytes: float) -> tuple[int, int]:
             fh.write(batch)
             size += len(batch)
             n += per
-        tail = _chunk({}, "stop", {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": 12 + n}) + b"data: [DONE]\n\n"
+        tail = closing + _chunk({}, finish, {"prompt_tokens": 12, "completion_tokens": n, "total_tokens": 12 + n}) + b"data: [DONE]\n\n"
         fh.write(tail)
         size += len(tail)
     return size, n + 2
@@ -87,6 +102,7 @@ def judge_in_child(path: Path, select: str) -> tuple[int, float, int, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="300,1000", help="recording sizes in MB, comma-separated (default 300,1000)")
+    ap.add_argument("--shape", default="text", choices=["text", "tools", "reasoning"], help="what the stream carries (default text)")
     ap.add_argument("--dir", default="/tmp", help="where the recordings are written (default /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the generated recordings")
     ap.add_argument("--select", default="", help="judge only these rules (comma-separated ids or groups; default: all)")
@@ -97,9 +113,9 @@ def main() -> None:
     small.unlink()
     print(f"baseline: a 1 KB recording, peak RSS {base / 1024:7.1f} MB (interpreter, rules, schemas)")
     for mb in (float(s) for s in args.sizes.split(",")):
-        path = Path(args.dir) / f"validate-memory-{mb:g}MB.sse"
+        path = Path(args.dir) / f"validate-memory-{mb:g}MB-{args.shape}.sse"
         t0 = time.perf_counter()
-        size, chunks = write_recording(path, mb)
+        size, chunks = write_recording(path, mb, args.shape)
         made = time.perf_counter() - t0
         try:
             rss, secs, content, bad = judge_in_child(path, args.select)
@@ -108,8 +124,8 @@ def main() -> None:
                 os.unlink(path)
         verdict = "conforms" if bad == "[]" else f"NOT CONFORMANT {bad}"
         print(
-            f"{size / 1e6:7.0f} MB recording ({chunks:,} chunks, written in {made:.0f} s): peak RSS {rss / 1024:7.1f} MB"
-            f" (baseline + {(rss - base) / 1024:.1f} MB; assembled content {content / 1e6:.1f} MB), judged in {secs:.1f} s CPU"
+            f"{size / 1e6:7.0f} MB {args.shape} recording ({chunks:,} chunks, written in {made:.0f} s): peak RSS {rss / 1024:7.1f} MB"
+            f" (baseline + {(rss - base) / 1024:.1f} MB; assembled strings {content / 1e6:.1f} MB), judged in {secs:.1f} s CPU"
             f" = {size / 1e6 / secs:.1f} MB/s; {verdict}; target < 300 MB: {'met' if rss / 1024 < 300 else 'NOT met'}"
         )
 
