@@ -309,3 +309,21 @@ def test_the_pass_assembles_what_the_whole_body_decoder_assembles(name: str) -> 
             assert (facts.first, facts.last, facts.visits) == (visits[0], visits[-1], len(visits))
             first = ref.finishes[idx]
             assert facts.finish == (visits[first[0]] if first else None)
+
+
+def test_a_lazy_recording_is_read_when_loaded_and_judged_whole_past_the_in_memory_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body left on disk has no MAX_BODY: judged whole (the in-memory load cuts it, with a
+    capture.complete failure); a file that cannot be read is a usage error at load time."""
+    from conformance import recordings
+    from conformance.errors import RecordingError
+
+    path = tmp_path / "long.sse"
+    body = stream_body(*text_stream(*["tok"] * 200))
+    path.write_bytes(body)
+    monkeypatch.setattr(recordings, "MAX_BODY", len(body) // 2)
+    cut = judge(load(path))
+    whole = judge(load(path, lazy=True))
+    assert cut.result("capture.complete").status == FAIL  # type: ignore[union-attr]
+    assert whole.ok and whole.message[0].content == "tok" * 200
+    with pytest.raises(RecordingError):
+        load(tmp_path / "missing.sse", lazy=True)
