@@ -289,7 +289,7 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
 # The assembler
 
 
-@dataclass
+@dataclass(slots=True)
 class ToolCall:
     index: int | None
     id: str | None = None
@@ -311,7 +311,7 @@ class ToolCall:
         return [self.first] if self.first is self.last else [self.first, self.last]
 
 
-@dataclass
+@dataclass(slots=True)
 class AssembledChoice:
     """What a client ends up with for one choice."""
 
@@ -405,10 +405,11 @@ class ChoiceAssembly:
 
     def __init__(self, idx: int) -> None:
         self.msg = AssembledChoice(idx)
-        self.calls: dict[Any, ToolCall] = {}
         self.content: list[str] = []
-        self.reasoning: list[str] = []
-        self.refusal: list[str] = []
+        # made on first use: a stream may spread one answer over 100,000 choices
+        self.calls: dict[Any, ToolCall] | None = None
+        self.reasoning: list[str] | None = None
+        self.refusal: list[str] | None = None
 
     def add(self, visit: Visit) -> None:
         d = visit.delta
@@ -428,10 +429,14 @@ class ChoiceAssembly:
             msg.role = d["role"]
         refusal = d.get("refusal")
         if isinstance(refusal, str) and refusal:
+            if self.refusal is None:
+                self.refusal = []
             self.refusal.append(refusal)
             if len(self.refusal) > _COMPACT:
                 self.refusal = ["".join(self.refusal)]
         if has_reasoning(d):
+            if self.reasoning is None:
+                self.reasoning = []
             self.reasoning.append(reasoning_text(d))
             if len(self.reasoning) > _COMPACT:
                 self.reasoning = ["".join(self.reasoning)]
@@ -441,6 +446,8 @@ class ChoiceAssembly:
         tcs = d.get("tool_calls")
         if tcs.__class__ is list:
             msg.tool_entries += len(tcs)
+            if self.calls is None:
+                self.calls = {}
             _merge_tool_calls(self.calls, tcs, visit)
 
     def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
@@ -448,14 +455,17 @@ class ChoiceAssembly:
         if finish is not None:
             msg.finish_reason = finish.choice.get("finish_reason")
         msg.content = "".join(self.content)
-        msg.reasoning = "".join(self.reasoning)
-        msg.refusal = "".join(self.refusal)
+        if self.reasoning is not None:
+            msg.reasoning = "".join(self.reasoning)
+        if self.refusal is not None:
+            msg.refusal = "".join(self.refusal)
         if msg.finish_reason is None and error_finished:
             msg.finish_reason = "error"
-        for call in self.calls.values():
-            call.arguments = "".join(call.parts)
-            call.parts = []
-        msg.tool_calls = list(self.calls.values())
+        if self.calls is not None:
+            for call in self.calls.values():
+                call.arguments = "".join(call.parts)
+                call.parts = []
+            msg.tool_calls = list(self.calls.values())
         msg.usage = usage
         return msg
 
