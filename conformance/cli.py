@@ -21,9 +21,9 @@ from . import __version__
 from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Status, Verdict
-from .judge import judge, select_rules
 from .github import github_command, print_annotations as _print_annotations
 from .interactions import Skipped, skipped_summary
+from .judge import judge, select_rules
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
@@ -392,8 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
-    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "

@@ -505,7 +505,8 @@ def test_create_app_refuses_unknown_names() -> None:
 
 
 TREE = {
-    "$defs": {"node": {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["name", "children"]}},
+    "$defs": {"node": {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+                       "required": ["name", "children"]}},
     "$ref": "#/$defs/node",
 }
 SCHEMAS = {
@@ -517,8 +518,10 @@ SCHEMAS = {
         "d": {"type": "number", "multipleOf": 0.25, "minimum": -3, "maximum": -2},
         "e": {"type": "integer", "maximum": -1000},
     }, "required": ["a", "b", "c", "d", "e"]},
-    "strings": {"type": "object", "properties": {"short": {"type": "string", "maxLength": 2}, "long": {"type": "string", "minLength": 40}, "empty": {"type": "string", "maxLength": 0, "minLength": 0}}},
-    "combinators": {"allOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}, {"properties": {"y": {"const": [1, {"z": None}]}}, "required": ["y"]}],
+    "strings": {"type": "object", "properties": {"short": {"type": "string", "maxLength": 2}, "long": {"type": "string", "minLength": 40},
+                                                 "empty": {"type": "string", "maxLength": 0, "minLength": 0}}},
+    "combinators": {"allOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                              {"properties": {"y": {"const": [1, {"z": None}]}}, "required": ["y"]}],
                     "properties": {"u": {"oneOf": [{"type": "boolean"}, {"type": "string"}]}, "v": {"anyOf": [{"type": "null"}, {"type": "integer"}]}}},
     "arrays": {"type": "object", "properties": {
         "tuple": {"type": "array", "prefixItems": [{"type": "integer"}, {"enum": ["a"]}], "items": False},
