@@ -76,6 +76,8 @@ def fixture(
 ) -> Fixture:
     """A fixture that breaks `rule` (fails it alone unless fail/warn say otherwise) or, with
     rule=CONFORMS, conforms (no failure; `warn` lists the warnings it may raise)."""
+    if rule == BAD_INPUT and fail is None:
+        raise ValueError(f"{name}: a bad-input fixture names the rules it fails (bad-input is no rule)")
     if rule != CONFORMS and fail is None and warn is None:
         fail = [rule]
     expect: dict[str, list[str]] = {}
