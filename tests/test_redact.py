@@ -4,6 +4,7 @@ nothing the suite judged or wrote itself changes (same length, same verdicts, ou
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -158,3 +159,86 @@ def test_deep_nesting_is_scrubbed_without_recursion() -> None:
     body = b"data: " + b"[" * 100_000 + b'"x"' + b"]" * 100_000 + b"\n\n" + stream_body(*text_stream("x"))
     out = Scrubber(["x"]).body(body)
     assert len(out) == len(body) and b'"x"' not in out
+
+
+# ---------------------------------------------------------------- the two-pass reading
+# Scrubber.body reads most events without their tokens (issue 12: fast at every size); each
+# body below is one it could misread, and body(..., exhaustive=True), which reads every event
+# token by token, is what it must write.
+
+def _u(text: str) -> str:
+    """``text`` as JSON \\u escapes, every character."""
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+def _raw_chunk(delta_json: str, index: int = 0, extra: str = "") -> str:
+    return ('{"id":"c","object":"chat.completion.chunk","created":1,"model":"m"' + extra
+            + ',"choices":[{"index":' + str(index) + ',"delta":' + delta_json + ',"finish_reason":null}]}')
+
+
+TWO_PASS_CASES: dict[str, bytes] = {
+    "content split over events": stream_body(*text_stream("Your key is sk-li", "ve/SECRET", "-abc123!")),
+    "reasoning and refusal split": stream_body(*[chunk({"reasoning_content": p}) for p in ("sk-li", "ve/SEC", "RET-abc123")],
+                                               *[chunk({"refusal": p}) for p in ("sk-", "live/SECRET", "-abc123")]),
+    "escaped pieces split over events": stream_body(_raw_chunk('{"content":"' + _u("sk-li") + '"}'),
+                                                    _raw_chunk('{"content":"ve/SE\\u0043RET-abc123"}')),
+    "escaped key in a protocol field": stream_body(_raw_chunk('{"content":"hi"}', extra=',"model":"' + _u(KEY) + '"')),
+    "escaped key as an object key": stream_body(_raw_chunk('{"content":"hi"}', extra=',"' + _u(KEY) + '":1')),
+    "raw key as an object key": stream_body(_raw_chunk('{"content":"hi","' + KEY + '":null}')),
+    "a key given twice": stream_body(_raw_chunk('{"content":"sk-live/","content":"ok"}'), _raw_chunk('{"content":"SECRET-abc123"}')),
+    "an escaped key given twice": stream_body(_raw_chunk('{"content":"\\u0073k-l","content":""}'), _raw_chunk('{"content":"ive/SECRET-abc123"}')),
+    "content as a list": stream_body(_raw_chunk('{"content":["sk-li","x"]}'), _raw_chunk('{"content":["ve/SECRET-abc123"]}')),
+    "content outside choices": stream_body('{"content":"sk-live"}', '{"content":"/SECRET-abc123"}', *text_stream("hi")),
+    "a message, not a delta": stream_body('{"choices":[{"index":0,"message":{"content":"sk-live/"}}]}',
+                                          '{"choices":[{"index":0,"message":{"content":"SECRET-abc123"}}]}'),
+    "content not a string": stream_body(_raw_chunk('{"content":{"text":"sk-live/"}}'), _raw_chunk('{"content":"SECRET-abc123"}')),
+    "tool arguments split, escaped": stream_body(
+        chunk({"tool_calls": [{"index": 3, "id": "c", "type": "function", "function": {"name": "f", "arguments": '{"k": "sk-l'}}]}),
+        _raw_chunk('{"tool_calls":[{"index":3,"function":{"arguments":"' + _u("ive/SECRET") + '-abc123\\"}"}}]}')),
+    "multi-line and CRLF events": (b"data: " + _raw_chunk('{"content":"sk-li"}').encode() + b"\r\n\r\n"
+                                   + b'data: {"choices":[{"index":0,\ndata: "delta":{"content":"ve/SECRET-abc123"}}]}\n\n'),
+    "a BOM and comments around events": (b"\xef\xbb\xbf: sk-live\n" + stream_body(*text_stream("a", "b"), done=False)
+                                         + b": /SECRET-abc123\nevent: x\n" + stream_body(*text_stream("c"))),
+    "a lone surrogate (json, not orjson)": stream_body(_raw_chunk('{"content":"\\ud800sk-li"}'), _raw_chunk('{"content":"ve/SECRET-abc123"}')),
+    "a number and a big integer": stream_body(_raw_chunk('{"content":"sk-li"}', extra=',"n":123456789012345678901234567890'),
+                                              _raw_chunk('{"content":"ve/SECRET-abc123"}')),
+}
+
+
+@pytest.mark.parametrize("name", list(TWO_PASS_CASES))
+def test_the_two_pass_reading_writes_what_reading_every_token_writes(name: str) -> None:
+    body = TWO_PASS_CASES[name]
+    sc, reference = Scrubber([KEY]), Scrubber([KEY])
+    out = sc.body(body)
+    assert out == reference.body(body, exhaustive=True)
+    assert sc.learned == reference.learned  # what messages quoting a piece will show
+    assert out != body  # every case holds the key (or a piece of it) somewhere
+
+
+def test_the_two_pass_reading_on_generated_streams() -> None:
+    """Seeded random streams: the key cut at random places, over random choices and tool
+    calls, some pieces escaped, some events holding nothing of it."""
+    rng = random.Random(12)
+    for case in range(300):
+        key = rng.choice([KEY, "x", "null", "12345678", 'a"b\\c/d\u00e9\U0001f600zz'])
+        events: list[str] = []
+        text = f"say {key} and {key[: rng.randint(0, len(key))]}"
+        cuts = sorted(rng.sample(range(1, len(text)), rng.randint(1, min(6, len(text) - 1))))
+        for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True):
+            piece = json.dumps(text[a:b], ensure_ascii=rng.random() < 0.3)[1:-1]
+            if rng.random() < 0.2:
+                piece = _u(text[a:b])
+            choice = rng.choice([0, 1])
+            if rng.random() < 0.3:
+                delta = '{"tool_calls":[{"index":' + str(rng.choice([0, 5])) + ',"function":{"arguments":"' + piece + '"}}]}'
+            else:
+                delta = '{"' + rng.choice(["content", "reasoning", "refusal"]) + '":"' + piece + '"}'
+            events.append(_raw_chunk(delta, index=choice))
+            if rng.random() < 0.3:
+                events.append(_raw_chunk('{"content":"ok"}', index=1 - choice, extra=',"usage":{"total_tokens":12345678}'))
+        body = stream_body(*events)
+        if rng.random() < 0.2:
+            body = b": " + key[:4].encode() + b"\n" + body
+        sc, reference = Scrubber([key]), Scrubber([key])
+        assert sc.body(body) == reference.body(body, exhaustive=True), (case, body)
+        assert sc.learned == reference.learned, case
