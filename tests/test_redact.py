@@ -242,3 +242,75 @@ def test_the_two_pass_reading_on_generated_streams() -> None:
         sc, reference = Scrubber([key]), Scrubber([key])
         assert sc.body(body) == reference.body(body, exhaustive=True), (case, body)
         assert sc.learned == reference.learned, case
+
+
+# ---------------------------------------------------------------- the key as a JSON number
+DIGITS = "73105846"  # a key of digits (no 9): a hostile endpoint may echo it as a number
+
+
+def _events_json(body: bytes) -> list[object]:
+    """Every data value of ``body`` that is not [DONE], decoded (fails if one is not JSON)."""
+    return [json.loads(line[6:]) for line in body.split(b"\n") if line.startswith(b"data: {")]
+
+
+def test_a_key_of_digits_echoed_as_a_number_is_masked_and_stays_a_number() -> None:
+    body = stream_body(
+        _raw_chunk('{"role":"assistant","content":""}', extra=f',"echo":{DIGITS},"big":9{DIGITS}1,"neg":-{DIGITS[:4]}.{DIGITS[4:]}e12,"list":[{DIGITS}]'),
+        _raw_chunk('{"content":"ok"}', extra=f',"usage":{{"total_tokens":{DIGITS}}}'),
+    )
+    out = Scrubber([DIGITS]).body(body)
+    assert len(out) == len(body) and not leaked(out, DIGITS)
+    first, second = _events_json(out)
+    assert isinstance(first, dict) and isinstance(second, dict)
+    # the digits of the key become 9s (no 9 in the key): same length, still numbers
+    assert first["echo"] == int("9" * 8) and first["big"] == int("9" * 9 + "1") and first["list"] == [int("9" * 8)]
+    assert first["neg"] == float("-9999.9999e12")
+    assert second["usage"]["total_tokens"] == int("9" * 8)  # a long key's piece goes even from a protocol field
+    assert out == Scrubber([DIGITS]).body(body, exhaustive=True)
+
+
+def test_a_key_of_digits_in_tool_arguments_keeps_the_arguments_json() -> None:
+    first = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": '{"n": ' + DIGITS[:3]}}
+    body = stream_body(
+        chunk({"role": "assistant", "tool_calls": [first]}),
+        _raw_chunk('{"tool_calls":[{"index":0,"function":{"arguments":"05\\u0038' + '46, \\"s\\": \\"' + DIGITS + '\\"}"}}]}'),
+        chunk({}, "tool_calls", usage=USAGE),
+    )
+    out = Scrubber([DIGITS]).body(body)
+    assert len(out) == len(body) and not leaked(out, DIGITS)
+    args = judge(Exchange(out)).message[0].tool_calls[0].arguments
+    assert json.loads(args) == {"n": 99999999, "s": "********"}  # the number a number, the string starred
+    assert judge(Exchange(out)).statuses() == judge(Exchange(body)).statuses()
+
+
+def test_a_number_is_masked_with_a_digit_no_key_holds() -> None:
+    key = "sk-1234567890"  # every digit is in the key, but 9999 is no piece of it
+    out = Scrubber([key]).body(stream_body(_raw_chunk('{"content":"ok"}', extra=',"n":12345678901')))
+    assert b'"n":99999999991' in out and not leaked(out, key)
+    out = Scrubber(["98765432"]).body(stream_body(_raw_chunk('{"content":"ok"}', extra=',"n":98765432')))
+    assert b'"n":11111111' in out  # 1 is in no key
+
+
+def test_a_short_key_of_digits_leaves_protocol_numbers() -> None:
+    """Like ``stop`` in finish_reason: with the key ``1``, index 1 and the token counts stay
+    (the stream means what it meant); a number in a field of the endpoint's own is masked."""
+    body = stream_body(*text_stream("1 and 21"), _raw_chunk('{"content":""}', index=0, extra=',"echo":21'))
+    out = Scrubber(["1"]).body(body)
+    assert judge(Exchange(out)).statuses() == judge(Exchange(body)).statuses()
+    assert b'"created": 1700000000' in out and b'"total_tokens": 8' in out and b'"echo":29' in out
+    assert judge(Exchange(out)).message[0].content == "* and 2*"
+
+
+@pytest.mark.parametrize("key", ["true", "false", "null"])
+def test_json_literals_are_json_s_own_words(key: str) -> None:
+    """A key spelled like a JSON literal is starred in text; the literal itself is the
+    JSON's structure, never the endpoint's echo, and stays."""
+    body = stream_body(_raw_chunk(f'{{"content":"is {key}"}}', extra=f',"flag":{key}'))
+    out = Scrubber([key]).body(body)
+    assert f'"flag":{key}'.encode() in out and b'"content":"is ' + b"*" * len(key) + b'"' in out
+
+
+def test_numbers_of_the_request_are_masked_like_the_body_s() -> None:
+    assert scrub({"seed": int(DIGITS), "temperature": 0.73105846, "n": 1, "stream": True}, [DIGITS]) == {
+        "seed": 99999999, "temperature": 0.99999999, "n": 1, "stream": True}
+    assert scrub({"n": 1, "seed": 21}, ["1"]) == {"n": 1, "seed": 21}  # protocol fields, a short key
