@@ -25,6 +25,22 @@ A redacted body keeps its length: each starred character's bytes (a UTF-8 sequen
 times and JSON structure stay as they were and a recording is judged like the live capture
 (``record`` checks that and says so when it cannot hold). The request we sent is scrubbed by
 the same token rule, so names and enum values it shares with the body stay consistent.
+
+A key of digits can be echoed outside any string, as a JSON number (``"n": 12345678``, or
+inside ``9123456789``). A star there would break the JSON, and a 0 cannot lead a number, so
+the digits of the hit become ``Scrubber.fill``: 9, or the highest digit no key holds (then no
+piece can form around it). The number keeps its length and stays a number; its value is
+not the endpoint's any more, which ``record`` names when a verdict depends on it. With a
+short key, a number under a protocol field (``index``, ``created``, token counts) stays, as
+``stop`` does in ``finish_reason``. JSON's literals ``true``, ``false`` and ``null`` are the
+JSON's own words: a key spelled so is starred in text, never as the literal.
+
+Cost (issue 12: fast at every size). A stream is read in two passes (``Scrubber._events``):
+the first decodes each event and looks at it whole (the key's pieces in the body's bytes,
+found in one search; an event holding an escape written back plainly by orjson and
+searched; the texts each choice and tool call assembles, joined and searched), the second
+reads token by token only the events where a piece can be, and an assembled text's event
+only where a hit falls. A body with no piece of the key costs one decode per event.
 """
 
 from __future__ import annotations
@@ -190,38 +206,52 @@ def _json_tokens(data: Any, pattern: re.Pattern[Any]) -> Iterator[tuple[tuple[An
     Iterative: a payload nested 100,000 levels deep costs a list, not the call stack.
     ``kind`` is "key", "str" or "lit" (numbers, true/false/null, and anything unexpected).
     """
-    stack: list[list[Any]] = []  # [kind, key or index]
+    arrays: list[bool] = []  # per open container: is it an array
+    names: list[Any] = []  # per open container: the current key or index (the path)
     expect_key = False
-    quote = b'"' if isinstance(data, bytes) else '"'
+    quote: Any
+    open_obj: Any
+    open_arr: Any
+    close: Any
+    comma: Any
+    colon: Any
+    if isinstance(data, bytes):
+        quote, open_obj, open_arr, close, comma, colon = b'"', b"{", b"[", (b"}", b"]"), b",", b":"
+    else:
+        quote, open_obj, open_arr, close, comma, colon = '"', "{", "[", ("}", "]"), ",", ":"
     for m in pattern.finditer(data):
         tok = m.group()
         c = tok[:1]
-        if c in (b"{", "{"):
-            stack.append(["o", None])
-            expect_key = True
-        elif c in (b"[", "["):
-            stack.append(["a", 0])
-            expect_key = False
-        elif c in (b"}", b"]", "}", "]"):
-            if stack:
-                stack.pop()
-            expect_key = False
-        elif c in (b",", ","):
-            if stack and stack[-1][0] == "a":
-                stack[-1][1] += 1
-            else:
-                expect_key = True
-        elif c in (b":", ":"):
-            expect_key = False
-        else:
-            path = tuple(f[1] for f in stack)
-            if c == quote and expect_key and stack and stack[-1][0] == "o":
+        if c == quote:
+            if expect_key and arrays and not arrays[-1]:
                 raw = tok.decode("utf-8", "replace") if isinstance(tok, bytes) else tok
-                stack[-1][1] = _json_string(raw)
-                yield path[:-1], "key", m.start(), m.end()
+                yield tuple(names[:-1]), "key", m.start(), m.end()
+                names[-1] = _json_string(raw)
                 expect_key = False
             else:
-                yield path, "str" if c == quote else "lit", m.start(), m.end()
+                yield tuple(names), "str", m.start(), m.end()
+        elif c == open_obj:
+            arrays.append(False)
+            names.append(None)
+            expect_key = True
+        elif c == open_arr:
+            arrays.append(True)
+            names.append(0)
+            expect_key = False
+        elif c in close:
+            if arrays:
+                arrays.pop()
+                names.pop()
+            expect_key = False
+        elif c == comma:
+            if arrays and arrays[-1]:
+                names[-1] += 1
+            else:
+                expect_key = True
+        elif c == colon:
+            expect_key = False
+        else:
+            yield tuple(names), "lit", m.start(), m.end()
 
 
 def _field(path: tuple[Any, ...]) -> str | None:
@@ -324,6 +354,7 @@ class Scrubber:
         self.vocabulary = vocabulary()
         grams = sorted({p for k in self.keys for p in pieces(k)}, key=len, reverse=True)
         self._pattern = re.compile("(?=(" + "|".join(map(re.escape, grams)) + "))") if grams else None
+        self._any = re.compile("|".join(map(re.escape, grams))) if grams else None  # whether, not where
         forms = set(grams)
         for key in self.keys:  # escaped as JSON encoders write it, for text that is not JSON
             forms.add(json.dumps(key)[1:-1])
@@ -354,6 +385,8 @@ class Scrubber:
         # masked wherever it is.
         self._numbers_of_protocol_kept = all(len(k) < LONG_KEY for k in self.keys)
         self.fill = _fill_digit(self.keys)
+        # whether a piece could sit in a JSON number (all its characters could be a number's)
+        self._number_pieces = any(all(c in "0123456789+-.eE" for c in p) for p in grams)
 
     def __bool__(self) -> bool:
         return bool(self.keys)
@@ -565,7 +598,7 @@ class Scrubber:
             if not exact:  # the decoded doc is not all the bytes: read them
                 walk.add(n)
                 found = [(_logical(path, doc), text) for path, text in _assembled_tokens(joined, doc)]
-            elif hit or (escaped and self._escaped_hit(doc)):
+            elif (hit or (escaped and self._escaped_hit(doc))) and self._walk_needed(doc, joined, escaped):
                 walk.add(n)
             for stream, text in found or ():
                 streams.setdefault(stream, []).append((n, text))
@@ -573,20 +606,24 @@ class Scrubber:
         # where a hit falls, its event is read token by token to find the bytes
         located: dict[int, dict[tuple[Any, int], Any]] = {}
 
-        def spans(n: int, stream: Any, j: int) -> list[tuple[int, int]]:
+        def spans(n: int, stream: Any, j: int, size: int) -> list[tuple[int, int]]:
             if n not in located:
+                if j == 0 and isinstance(stream[-1], str):
+                    quick = _quick_spans(body, events[n].offset, events[n].end, stream[-1])
+                    if quick is not None and len(quick) == size:
+                        return quick
                 located[n] = self._assembled_spans(body, events[n].offset, events[n].end)
             got = located[n][(stream, j)]
             found: list[tuple[int, int]] = got() if callable(got) else got
             return found
 
         for stream, parts in streams.items():
-            if not self.hits("".join(t for _, t in parts)):
+            if self._any is None or not self._any.search("".join(t for _, t in parts)):
                 continue
             seen: dict[int, int] = {}
             for n, text in parts:
                 j = seen[n] = seen.get(n, -1) + 1
-                plan.token(("assembled", stream), text, partial(spans, n, stream, j), _STAR)
+                plan.token(("assembled", stream), text, partial(spans, n, stream, j, len(text)), _STAR)
         for n in sorted(walk):  # the tokens that are no assembled text, where a piece may be
             event = events[n]
             values = _single_value(body, event.offset, event.end)[0] or _data_values(body, event.offset, event.end)
@@ -627,6 +664,46 @@ class Scrubber:
             self._json(plan, joined, values, doc, n)
             covered.extend((a, a + ln) for _, a, ln in values)
         self._loose_text(plan, body, covered)
+
+    def _walk_needed(self, doc: Any, data: bytes, escaped: bool) -> bool:
+        """Whether reading ``data`` token by token can star more than its assembled texts: a
+        key or a string that is not assembled, not kept as a protocol word, and holds a
+        piece; a number, when a piece could be one; a string the doc lost (a key given
+        twice). Read from the decoded ``doc``, which costs a fraction of the tokens."""
+        if self._number_pieces or self._any is None:
+            return True
+        search, words = self._any.search, self.vocabulary
+        strings = 0
+        stack: list[tuple[Any, Any]] = [(doc, None)]
+        while stack:
+            node, field = stack.pop()
+            t = type(node)
+            if t is dict:
+                strings += len(node)
+                for k, v in node.items():
+                    if k not in words and search(k):
+                        return True
+                    t = type(v)
+                    if t is str:
+                        strings += 1
+                        if k not in ASSEMBLED and not (k not in FREE_TEXT and v in words) and search(v):
+                            return True
+                    elif t is dict or t is list:
+                        stack.append((v, k))
+            elif t is list:
+                for v in node:
+                    t = type(v)
+                    if t is str:
+                        strings += 1
+                        if field not in ASSEMBLED and not (field not in FREE_TEXT and v in words) and search(v):
+                            return True
+                    elif t is dict or t is list:
+                        stack.append((v, field))
+            elif t is str:
+                strings += 1
+                if node not in words and search(node):
+                    return True
+        return strings != (len(_STRINGS.findall(data)) if escaped else data.count(b'"') // 2)
 
     def _near(self, body: bytes) -> list[int]:
         """Offsets in ``body`` where a piece of the key starts (some, at least one per line
@@ -683,9 +760,10 @@ class Scrubber:
                 spans = located(raw, start)
             if stream is not None:
                 plan.token(stream, text, spans, _STAR)
-            elif self.hits(text):  # a token on its own, with a piece of the key in it
+            elif self._any is not None and self._any.search(text):  # a token on its own, with a piece of the key in it
                 kept = text in words if kind == "key" else name not in FREE_TEXT and text in words
-                plan.token((kind, event, start), text, spans, _KEEP if kept else _STAR)
+                if not kept:  # a kept token, alone in its stream, could star nothing
+                    plan.token((kind, event, start), text, spans, _STAR)
 
     def _number(self, plan: _Plan, text: str, at: int, path: tuple[Any, ...], event: Any) -> None:
         """A JSON number holding a piece of the key (a key of digits, echoed as a number):
@@ -781,6 +859,26 @@ def _data_values(body: bytes, start: int, end: int) -> list[tuple[int, int, int]
             out.append((joined, at, max(length, 0)))
             joined += max(length, 0) + 1
     return out
+
+
+def _quick_spans(body: bytes, start: int, end: int, field: str) -> list[tuple[int, int]] | None:
+    """The spans of the string value of ``field`` in an event of one ``data:`` line with no
+    escape, where ``"field"`` occurs once: without an escape no string holds a quote, so
+    that occurrence is the key and the next string its value. None for any other event."""
+    values, line = _single_value(body, start, end)
+    if line is None:
+        return None
+    _, at, length = values[0]
+    data = body[at : at + length]
+    name = b'"' + field.encode() + b'"'
+    if b"\\" in data or data.count(name) != 1:
+        return None
+    p = data.find(name) + len(name)
+    q = data.find(b'"', p)
+    r = data.find(b'"', q + 1) if q >= 0 else -1
+    if r < 0 or data[p:q].strip(b" \t\r\n") != b":":
+        return None
+    return _decode_chars(data[q : r + 1], at + q)[1]
 
 
 def _where(segments: list[tuple[int, int, int]], p: int) -> int:

@@ -187,6 +187,10 @@ TWO_PASS_CASES: dict[str, bytes] = {
     "raw key as an object key": stream_body(_raw_chunk('{"content":"hi","' + KEY + '":null}')),
     "a key given twice": stream_body(_raw_chunk('{"content":"sk-live/","content":"ok"}'), _raw_chunk('{"content":"SECRET-abc123"}')),
     "an escaped key given twice": stream_body(_raw_chunk('{"content":"\\u0073k-l","content":""}'), _raw_chunk('{"content":"ive/SECRET-abc123"}')),
+    "a protocol field given twice": stream_body(_raw_chunk('{"content":"hi"}', extra=f',"model":"{KEY}","model":"m"')),
+    "two choices in one event": stream_body(
+        '{"choices":[{"index":0,"delta":{"content":"abcd"}},{"index":1,"delta":{"content":"sk-l"}}]}',
+        _raw_chunk('{"content":"ive/SECRET-abc123"}', index=1)),
     "content as a list": stream_body(_raw_chunk('{"content":["sk-li","x"]}'), _raw_chunk('{"content":["ve/SECRET-abc123"]}')),
     "content outside choices": stream_body('{"content":"sk-live"}', '{"content":"/SECRET-abc123"}', *text_stream("hi")),
     "a message, not a delta": stream_body('{"choices":[{"index":0,"message":{"content":"sk-live/"}}]}',
