@@ -468,8 +468,10 @@ class Scrubber:
     def headers(self, headers: dict[str, str] | None) -> dict[str, str] | None:
         if headers is None:
             return None
-        # the media type is judged (sse.content-type): our words in it stay, like any message
-        return {k: MASK if k.lower() in SECRET_HEADERS else (self.mixed(v) or v) if k.lower() == "content-type" else self.text(v)
+        # the media type is judged (sse.content-type): our words in it stay, like any message;
+        # a number (content-length, retry-after) stays a number of the same length
+        return {k: MASK if k.lower() in SECRET_HEADERS else (self.mixed(v) or v) if k.lower() == "content-type"
+                else self.number_text(v, None) if v.isdigit() and v.isascii() else self.text(v)
                 for k, v in headers.items()}
 
     def request(self, value: Any) -> Any:
@@ -802,7 +804,9 @@ class Scrubber:
                 if at >= end:
                     continue
                 text, spans = _decode_chars(b'"' + body[at:end] + b'"', at - 1, escapes=False)
-                plan.loose.append((text, spans, _KEEP if text in self.vocabulary else _STAR))
+                # a retry value is a number (a star would make the parser drop the field)
+                mode = _DIGIT if name == b"retry" and text.isdigit() and text.isascii() else _STAR
+                plan.loose.append((text, spans, _KEEP if text in self.vocabulary else mode))
 
     def exchange(self, exchange: Exchange) -> Exchange:
         """What may be written of ``exchange``: same length, same offsets, same timings."""

@@ -318,3 +318,12 @@ def test_numbers_of_the_request_are_masked_like_the_body_s() -> None:
     assert scrub({"seed": int(DIGITS), "temperature": 0.73105846, "n": 1, "stream": True}, [DIGITS]) == {
         "seed": 99999999, "temperature": 0.99999999, "n": 1, "stream": True}
     assert scrub({"n": 1, "seed": 21}, ["1"]) == {"n": 1, "seed": 21}  # protocol fields, a short key
+
+
+def test_a_key_of_digits_in_a_retry_field_and_number_headers_stays_a_number() -> None:
+    body = f"retry: {DIGITS}\n: {DIGITS}\n\n".encode() + stream_body(*text_stream("hi"))
+    out = Scrubber([DIGITS]).body(body)
+    assert out.startswith(b"retry: 99999999\n: ********\n") and not leaked(out, DIGITS)
+    assert out == Scrubber([DIGITS]).body(body, exhaustive=True)
+    headers = Scrubber([DIGITS]).headers({"retry-after": DIGITS, "x-echo": f"k={DIGITS}", "content-length": "12"})
+    assert headers == {"retry-after": "99999999", "x-echo": "k=********", "content-length": "12"}
