@@ -547,10 +547,14 @@ class Scrubber:
         The first pass decodes each event's JSON (as the judge does) and looks, without
         reading tokens: whether any piece of the key is in its bytes (one search over the
         whole body) or, for an event holding an escape, in its JSON written back plainly;
-        and what each choice and tool call assembles (content, arguments ...). The second
-        pass reads token by token only the events that may hold the key: those, and every
-        event of a choice or tool call whose assembled text holds a piece. What it stars is
-        what reading every event would star (tests/test_redact.py checks both ways)."""
+        if so, whether its decoded JSON has a token that could be starred (``_walk_needed``);
+        and what each choice and tool call assembles (content, arguments ...), by stream.
+        Then an assembled text that holds a piece is planned from what was read, its bytes
+        found only where a hit falls (``_quick_spans``, else that event's tokens), and the
+        events with a token to star are read token by token. What it stars is what reading
+        every event would star: ``body(exhaustive=True)``, which tests/test_redact.py holds
+        it to. Its only imports from the decoder are ``sse.parse`` and ``stream.as_index``
+        and ``stream.choice_index`` (how a client groups choices and tool calls)."""
         from .sse import parse  # the parser the judge uses: the same events, the same bytes
 
         events = parse(body).events

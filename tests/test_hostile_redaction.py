@@ -164,12 +164,13 @@ def _numeric_500(request: dict[str, Any], key: str) -> tuple[int, dict[str, str]
 
 
 def _digit_leaks(key: str, reports: list[Path], bodies: list[Path], *streams: str) -> list[tuple[str, str]]:
-    """A key of digits shares its 4-digit pieces with our own numbers (timings, sizes), so
-    reports and the console are searched for its 6-digit pieces, and the recorded bodies,
-    which hold only what the endpoint wrote, for every 4-digit piece."""
-    six = {key[i : i + 6] for i in range(len(key) - 5)}
-    found = [(str(p), s) for p in reports for s in six if s in readable(p)]
-    found += [(f"console #{n}", s) for n, text in enumerate(streams) for s in six if s in text]
+    """A key of digits shares its 4-digit pieces with our own numbers by chance (a report
+    holds some 3,000 windows of 4 digits: timings, offsets, sizes), so reports and the
+    console are searched for its 8-digit pieces, and the recorded bodies, which hold only
+    what the endpoint wrote, for every 4-digit piece."""
+    eight = {key[i : i + 8] for i in range(len(key) - 7)}
+    found = [(str(p), s) for p in reports for s in eight if s in readable(p)]
+    found += [(f"console #{n}", s) for n, text in enumerate(streams) for s in eight if s in text]
     return found + [(str(p), s) for p in bodies for s in pieces(key) if s in p.read_text(encoding="utf-8", errors="replace")]
 
 
