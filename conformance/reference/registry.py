@@ -12,11 +12,19 @@ from typing import Any
 
 from .framing import Wire
 
-__all__ = ["ALL_KINDS", "FAULTS", "TEXT", "TOOLS", "Fault", "FaultContext", "apply_fault", "fault"]
+__all__ = ["ALL_KINDS", "ERROR_KINDS", "FAULTS", "TEXT", "TOOLS", "Fault", "FaultContext", "apply_fault", "error_kind", "fault"]
 
 ALL_KINDS = ("text", "length", "tools", "parallel-tools", "reasoning", "structured", "stream-options")
 TEXT = ("text", "length", "stream-options")  # plain-text answers, whatever else the request set
 TOOLS = ("tools", "parallel-tools")
+# Pre-stream errors are answers too: a fault of one of these kinds bends the error the
+# endpoint gives for that cause (named as the live scenario that provokes it).
+ERROR_KINDS = ("bad-key", "no-credits", "invalid-params")
+
+
+def error_kind(code: str) -> str:
+    """The kind of a pre-stream error, from its error code."""
+    return {"invalid_api_key": "bad-key", "insufficient_credits": "no-credits"}.get(code, "invalid-params")
 
 
 @dataclass(frozen=True)
