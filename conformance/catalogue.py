@@ -207,7 +207,7 @@ def _conformant(root: Path) -> list[tuple[Path, dict[str, tuple[str, str | None]
     judged = []
     for path in root.rglob("*.sse"):
         verdict = judge(load(path))
-        statuses = {r.rule: (r.status, r.reason) for r in verdict.results}
+        statuses: dict[str, tuple[str, str | None]] = {r.rule: (r.status, r.reason) for r in verdict.results}
         applicable = sum(status != NA for status, _ in statuses.values())
         undescribed = _text(_sidecar(path).get("why")) is None
         judged.append((undescribed, applicable, path.stat().st_size, path.as_posix(), path, statuses))
