@@ -6,8 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from conformance.rules.wording import LIMIT, LINE_LIMIT, expected_received, named, one_line, shown
 
