@@ -86,6 +86,37 @@ def test_readme_rule_list_is_generated_from_the_catalogue() -> None:
     assert rules_markdown(all_rules()) in readme, "regenerate: python scripts/update_readme.py"
 
 
+def _update_readme() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "scripts" / "update_readme.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_figures_and_generated_parts_are_current() -> None:
+    """The rule table, the catalogue's figures, the validate example and the figures in the
+    prose (rule checks per run, conditional severities) all say what the code says now."""
+    script = _update_readme()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert script.stale(readme) == [], "regenerate: python scripts/update_readme.py"
+    figures = script.figures()
+    assert figures["rules"] == len(all_rules()) == figures["errors"] + figures["warnings"]
+    assert f"{figures['rules']} rules: " in readme and f"{figures['rule_checks']} rule checks" in readme
+
+
+def test_a_stale_readme_figure_is_caught() -> None:
+    """The check can fail: a README counting one rule too few, or quoting an old check count."""
+    script = _update_readme()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    n = len(all_rules())
+    assert script.stale(readme.replace(f"{n} rules: ", f"{n - 1} rules: ", 1)) == ["figures"]
+    checks = script.figures()["rule_checks"]
+    assert script.stale(readme.replace(f"{checks} rule checks", f"{checks - 9} rule checks", 1)) == ["a figure in the prose"]
+
+
 def test_conditional_severities_are_declared_and_shown_everywhere() -> None:
     """Section 11 makes compat.no-bom and compat.no-trailing-cr errors or warnings by what a
     client loses: the catalogue says so in every listing."""
