@@ -272,3 +272,35 @@ def test_examples_say_so_when_the_fixtures_are_not_beside_the_code(tmp_path: Pat
     rule = get_rule("sse.done")
     assert "no fixtures beside this installation" in (breaking_example(rule, tmp_path).note or "")
     assert "no fixtures beside this installation" in (conformant_example(rule, None, tmp_path).note or "")
+
+
+def test_tests_readme_lists_every_test_file() -> None:
+    """tests/README.md says where a new test goes: it lists every test file, and none that is gone."""
+    text = (ROOT / "tests" / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `(test_[a-z0-9_]+\.py)` \|", text, re.M))
+    present = {p.name for p in (ROOT / "tests").glob("test_*.py")}
+    assert present - listed == set(), f"add to tests/README.md: {sorted(present - listed)}"
+    assert listed - present == set(), f"gone, drop from tests/README.md: {sorted(listed - present)}"
+
+
+# the suite rules' source names DEVELOPERS.md, which the project does not have; the fix is one
+# line in conformance/rules/__init__.py (Rule.source, owned by the engine's branch):
+#     return "README.md: How it judges (bad input is a finding, never a crash)"
+# then this marker goes (strict: the test fails once the fix lands, so the marker is not forgotten)
+_SOURCE_PENDING = pytest.mark.xfail(strict=True, reason="Rule.source of suite rules names DEVELOPERS.md (see the comment above)")
+
+
+@pytest.mark.parametrize("rule", [pytest.param(r, marks=_SOURCE_PENDING) if r.section == "suite" else r for r in all_rules()], ids=lambda r: r.id)
+def test_every_rule_source_names_a_document_and_section_that_exist(rule: Rule) -> None:
+    """A rule's source is where a reader goes to check it: the spec's section, or the project
+    document (and its section) stating the principle a suite rule enforces."""
+    source = rule.source
+    m = re.fullmatch(r"streaming\.md section (\d+) \((.+)\)", source)
+    if m:
+        assert re.search(rf"^## {m.group(1)}\. {re.escape(m.group(2))}\b", spec_text(), re.M), source
+        return
+    document, _, where = source.partition(": ")
+    path = ROOT / document
+    assert path.is_file(), f"{rule.id}: source {source!r} names {document}, which the project does not have"
+    heading = where.split(" (", 1)[0]
+    assert re.search(rf"^#+ {re.escape(heading)}\s*$", path.read_text(encoding="utf-8"), re.M), f"{document} has no section {heading!r}"
