@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,17 +39,29 @@ CLIENT_REPLAY = "a client rule is broken by replaying a stream through the clien
 def defined_at(check: object) -> tuple[str, int]:
     """The file (relative to the project root) and line of a rule's check: a function or a
     class (a fold), or an instance of one. The line is where its definition starts, the
-    ``@rule(...)`` decorator included."""
-    target = inspect.unwrap(check) if inspect.isfunction(check) else check
+    ``@rule(...)`` decorator included. A class built at run time (``type(name, bases, ...)``,
+    one per client for the client rules) has no source of its own: its nearest base defined
+    in the same module stands for it (the check they share)."""
+    target: Any = inspect.unwrap(check) if inspect.isfunction(check) else check
     if not (inspect.isfunction(target) or inspect.isclass(target)):
         target = type(target)
-    path = Path(inspect.getsourcefile(target) or inspect.getfile(target)).resolve()
-    _, line = inspect.getsourcelines(target)
+    candidates = [c for c in target.__mro__ if c.__module__ == target.__module__] if inspect.isclass(target) else [target]
+    for candidate in candidates:
+        try:
+            _, line = inspect.getsourcelines(candidate)
+        except (OSError, TypeError):
+            continue
+        return _relative(Path(inspect.getsourcefile(candidate) or inspect.getfile(candidate))), line
+    module = sys.modules[target.__module__]
+    return _relative(Path(inspect.getfile(module))), 1
+
+
+def _relative(path: Path) -> str:
+    path = path.resolve()
     try:
-        shown = path.relative_to(ROOT).as_posix()
+        return path.relative_to(ROOT).as_posix()
     except ValueError:
-        shown = str(path)
-    return shown, line
+        return str(path)
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,6 +205,8 @@ def test_defined_at_handles_functions_classes_and_instances() -> None:
         return _check_like(stream)
 
     assert defined_at(wrapper) == fn  # a wrapped check: where the wrapped one is
+    built = type("_Built", (_FoldLike,), {"__module__": __name__})  # one class per client, made at run time
+    assert defined_at(built) == cls  # no source of its own: the base it shares
 
 
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)

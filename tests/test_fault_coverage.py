@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from conformance import all_rules, judge
@@ -56,20 +57,24 @@ def test_the_tables_name_only_what_exists() -> None:
 
 
 @pytest.fixture(scope="module")
-def replayed() -> Iterator[tuple[str, Replayer]]:
-    with serve_in_thread(create_app("sansa", delay=0.0005)) as base, Replayer(AVAILABLE) as replayer:
-        yield base, replayer
+def replayed() -> Iterator[tuple[str, Replayer, httpx.Client]]:
+    with (
+        serve_in_thread(create_app("sansa", delay=0.0005)) as base,
+        Replayer(AVAILABLE) as replayer,
+        httpx.Client(timeout=10) as client,
+    ):
+        yield base, replayer, client
 
 
 @pytest.mark.parametrize(("name", "kind"), [(n, k) for n in UNDER_REPLAY for k in FAULTS[n].kinds if k in SCENARIOS])
-def test_a_replayed_fault_breaks_exactly_the_clients_it_names(replayed: tuple[str, Replayer], name: str, kind: str) -> None:
-    base, replayer = replayed
-    exchange = capture(base, SCENARIOS[kind], fault=name)
+def test_a_replayed_fault_breaks_exactly_the_clients_it_names(replayed: tuple[str, Replayer, httpx.Client], name: str, kind: str) -> None:
+    base, replayer, client = replayed
+    exchange = capture(base, SCENARIOS[kind], fault=name, client=client)
     verdict = judge(exchange, None, None, replayer.replay(exchange))
     broken = {r.rule for r in verdict.results if r.rule.startswith("client.") and r.status in ("fail", "warn")}
     named = {r for r in UNDER_REPLAY[name] if HAVE_NODE or r.removeprefix("client.") not in NODE_CLIENTS}
     assert broken == named, verdict.results
     # and without the fault, every client reads the same answer as the spec does
-    plain = capture(base, SCENARIOS[kind])
+    plain = capture(base, SCENARIOS[kind], client=client)
     clean = judge(plain, None, None, replayer.replay(plain))
     assert not [r.rule for r in clean.results if r.rule.startswith("client.") and r.status in ("fail", "warn")]

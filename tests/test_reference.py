@@ -138,15 +138,19 @@ def urls() -> Any:
         yield {"sansa": sansa, "openai": openai}
 
 
-def capture(base: str, request: Any, fault: str | None = None, headers: dict[str, str] | None = None, scenario: str | None = None) -> Exchange:
+def capture(
+    base: str, request: Any, fault: str | None = None, headers: dict[str, str] | None = None, scenario: str | None = None,
+    client: httpx.Client | None = None,
+) -> Exchange:
     """POST and read the body as it arrives, stamping arrival times like a live run does
-    (and, given ``scenario``, naming the exchange as the live run names it)."""
+    (and, given ``scenario``, naming the exchange as the live run names it). Another test
+    module passes its own ``client``: this module's is closed when its tests are done."""
     sent = {**AUTH, **(headers or {})}
     if fault is not None:
         sent["X-Conformance-Fault"] = fault
     body, arrivals, problem = bytearray(), [], None
     start = time.monotonic()
-    with CLIENT.stream("POST", f"{base}/chat/completions", json=request, headers=sent) as resp:
+    with (client or CLIENT).stream("POST", f"{base}/chat/completions", json=request, headers=sent) as resp:
         headers_at = time.monotonic() - start
         try:
             for piece in resp.iter_raw():
