@@ -1,18 +1,23 @@
 """Regenerate the README's generated parts: the rule table, the catalogue's figures, the
-`validate` example, and the figures quoted in its prose.
+`validate` example, the terminal of a live run, and the figures quoted in its prose.
 
-    python scripts/update_readme.py           # rewrite README.md
-    python scripts/update_readme.py --check   # exit 1, naming what is stale
+    python scripts/update_readme.py           # rewrite README.md (runs the live example: ~7 s)
+    python scripts/update_readme.py --check   # exit 1, naming what is stale (all but the live run)
 
 Each block sits between `<!-- BEGIN name -->` and `<!-- END name -->` markers; a figure in the
 prose is found by the words around it (``PROSE``). tests/test_catalogue.py fails when any of
 them is stale, so a new rule, fault or fixture cannot leave the README counting the old ones.
+The live run's terminal is not re-run by the check (a run takes seconds); its figures are
+checked instead: every scenario line counts each rule once.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -30,6 +35,10 @@ from conformance.reference.coverage import NO_FAULT, UNDER_REPLAY  # noqa: E402
 from conformance.rules import all_rules  # noqa: E402
 
 EXAMPLE = "fixtures/violations/sse.done/no-blank-line.sse"
+# the live run shown under "What a run prints": the embedded endpoint, made to repeat `role`
+RUN = ("run", "--fault", "role-repeated", "--skip", "reasoning")
+RUN_DIR = Path("/tmp/sse-conformance-demo")  # a fixed place, so the report's path is the same every time
+PORT = "41807"  # the embedded endpoint's port is picked at random: shown as this one
 FIXTURES = ROOT / "fixtures"
 WORDS = ("No", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine", "Ten")
 
@@ -98,12 +107,37 @@ def _prose(text: str, f: dict[str, int]) -> str:
     return text
 
 
-def generated(example: bool = True) -> dict[str, str]:
+def live_run() -> str:
+    """The terminal of ``sse-conformance run`` (RUN) against the embedded endpoint, at 80 columns."""
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+    RUN_DIR.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    env["COLUMNS"] = "80"
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", *RUN], capture_output=True, text=True, cwd=RUN_DIR, env=env, timeout=300)
+    if proc.returncode != 1:  # the fault fails one rule: exit 1
+        raise SystemExit(f"the example run exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    text = re.sub(r"127\.0\.0\.1:\d+", f"127.0.0.1:{PORT}", proc.stdout.rstrip())
+    return f"```\n{text}\n```\n"
+
+
+SCENARIO_LINE = re.compile(r"^  live/\S+ .*\bpass +(\d+) +fail +(\d+) +warn +(\d+) +n/a +(\d+)$", re.M)
+
+
+def run_counts_stale(text: str) -> bool:
+    """True when a scenario line of the live run's terminal does not count every rule once."""
+    block = _block(text, "run-example") or ""
+    counts = [sum(map(int, m.groups())) for m in SCENARIO_LINE.finditer(block)]
+    return not counts or any(n != len(all_rules()) for n in counts)
+
+
+def generated(example: bool = True, live: bool = False) -> dict[str, str]:
     parts = {"rules": rules_markdown(all_rules()), "figures": figures_markdown(figures())}
     if example:
         out = io.StringIO()
         main(["validate", EXAMPLE], out, io.StringIO())
         parts["example"] = f"```\n$ sse-conformance validate {EXAMPLE}\n{out.getvalue().rstrip()}\n```\n"
+    if live:
+        parts["run-example"] = live_run()
     return parts
 
 
@@ -111,8 +145,8 @@ def _between(body: str) -> Callable[[re.Match[str]], str]:
     return lambda m: m.group(1) + body + m.group(2)
 
 
-def update(text: str, example: bool = True) -> str:
-    for name, body in generated(example).items():
+def update(text: str, example: bool = True, live: bool = False) -> str:
+    for name, body in generated(example, live).items():
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no {name} markers")
@@ -126,11 +160,15 @@ def _block(text: str, name: str) -> str | None:
 
 
 def stale(text: str, example: bool = True) -> list[str]:
-    """The generated parts of ``text`` that differ from what the code says now."""
+    """The generated parts of ``text`` that differ from what the code says now (the live run's
+    terminal by its figures only)."""
     fresh = update(text, example)
-    if fresh == text:
-        return []
-    return [n for n in generated(example) if _block(text, n) != _block(fresh, n)] or ["a figure in the prose"]
+    found = [n for n in generated(example) if _block(text, n) != _block(fresh, n)]
+    if fresh != text and not found:
+        found.append("a figure in the prose")
+    if run_counts_stale(text):
+        found.append("run-example")
+    return found
 
 
 def _run(argv: list[str], write: Callable[[str], object]) -> int:
@@ -142,7 +180,7 @@ def _run(argv: list[str], write: Callable[[str], object]) -> int:
             write(f"README.md is stale ({', '.join(names)}): python scripts/update_readme.py\n")
             return 1
         return 0
-    readme.write_text(update(text), encoding="utf-8")
+    readme.write_text(update(text, live=True), encoding="utf-8")
     return 0
 
 
