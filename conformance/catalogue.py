@@ -257,10 +257,10 @@ def details_text(rule: Rule) -> str:
         if ex.why:
             lines.append(f"    {ex.why}")
         if ex.finding is not None:
-            lines.append(f"    Finding at {ex.where}:")
+            lines.append(f"    Finding ({ex.where}):")
             lines.extend(f"      {text}" for text in ex.finding.message.splitlines())
         else:
-            lines.append(f"    At {ex.where}:")
+            lines.append(f"    Shown ({ex.where}):")
         if ex.excerpt:
             lines.append(f"    | {ex.excerpt}")
     return "\n".join(lines) + "\n"
