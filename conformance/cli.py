@@ -450,7 +450,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return int(args.func(args, extra, out, err))
         return int(args.func(args, out, err))
     except BrokenPipeError:  # `validate ... | head`: the reader left; not an error of ours
-        sys.stderr = None  # type: ignore[assignment]  # silence the interpreter's flush warning
+        sys.stderr = None  # silence the interpreter's flush warning
         return 0
     except UsageError as exc:
         err.write(f"sse-conformance: {exc}\n")

@@ -160,7 +160,7 @@ class RecordingFile(Judged, pytest.File):
     def context(self) -> dict[str, Any]:
         return {"source": self._exchange.extra.get("source") if self._exchange else None}
 
-    def collect(self) -> list[pytest.Item | pytest.Collector]:  # type: ignore[override]
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         if holds_interactions(self.path):
             try:
                 contents = read(self.path)
