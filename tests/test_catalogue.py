@@ -290,14 +290,7 @@ def test_tests_readme_lists_every_test_file() -> None:
     assert listed - present == set(), f"gone, drop from tests/README.md: {sorted(listed - present)}"
 
 
-# the suite rules' source names DEVELOPERS.md, which the project does not have; the fix is one
-# line in conformance/rules/__init__.py (Rule.source, owned by the engine's branch):
-#     return "README.md: How it judges (bad input is a finding, never a crash)"
-# then this marker goes (strict: the test fails once the fix lands, so the marker is not forgotten)
-_SOURCE_PENDING = pytest.mark.xfail(strict=True, reason="Rule.source of suite rules names DEVELOPERS.md (see the comment above)")
-
-
-@pytest.mark.parametrize("rule", [pytest.param(r, marks=_SOURCE_PENDING) if r.section == "suite" else r for r in all_rules()], ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
 def test_every_rule_source_names_a_document_and_section_that_exist(rule: Rule) -> None:
     """A rule's source is where a reader goes to check it: the spec's section, or the project
     document (and its section) stating the principle a suite rule enforces."""
