@@ -8,7 +8,6 @@ from typing import Any
 
 from conformance import Exchange, Timing, judge
 from conformance.findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Violation
-from conformance.profiles import get_profile
 from conformance.rules import Rule
 from conformance.rules.fold import End, Fold
 
@@ -389,7 +388,8 @@ def test_findings_past_the_cap_are_counted_not_described() -> None:
     assert res is not None and res.status == FAIL and res.total == 30 and len(res.findings) == 20
     assert all("does not match" in f.message for f in res.findings)
     bad_detail = {"reasoning_details": [{"type": 5}]}
-    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)], chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
+    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)]]
+    chunks += [chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
     res = judge(Exchange(stream_body(*chunks))).result("reasoning.schema")
     assert res is not None and res.status == FAIL and res.total == 50
     assert [f.event for f in res.findings] == [1 + 2 * k for k in range(20)]  # choice 0 first, in stream order
