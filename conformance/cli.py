@@ -21,9 +21,9 @@ from . import __version__
 from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
 from .findings import FAIL, WARN, Finding, Status, Verdict
-from .judge import judge, select_rules
 from .github import github_command, print_annotations as _print_annotations
 from .interactions import Skipped, skipped_summary
+from .judge import judge, select_rules
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
@@ -353,8 +353,10 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = select_rules(args.ids) if args.ids else all_rules()
+    from . import catalogue  # rules ID: where each is defined, and examples from the fixtures
+
     if args.format == "json":
-        json.dump([rule_json(r) for r in rules], out, indent=2)
+        json.dump([rule_json(r) | (catalogue.details_json(r) if args.ids else {}) for r in rules], out, indent=2)
         out.write("\n")
     elif args.format == "markdown":
         out.write(rules_markdown(rules))
@@ -366,7 +368,7 @@ def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(f"  Severity: {r.severity_text}. Each finding says which applied and why.\n")
             if r.live:
                 out.write("  Judged from what a live run records (timing, the provoked scenario).\n")
-            out.write("\n")
+            out.write(catalogue.details_text(r) + "\n")
     else:
         width = max(len(r.id) for r in rules)
         for r in rules:
@@ -392,8 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
-    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "
@@ -446,7 +450,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return int(args.func(args, extra, out, err))
         return int(args.func(args, out, err))
     except BrokenPipeError:  # `validate ... | head`: the reader left; not an error of ours
-        sys.stderr = None  # type: ignore[assignment]  # silence the interpreter's flush warning
+        sys.stderr = None  # silence the interpreter's flush warning
         return 0
     except UsageError as exc:
         err.write(f"sse-conformance: {exc}\n")

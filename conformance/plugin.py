@@ -30,7 +30,7 @@ import pytest
 from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
-from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordedExchange, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 4MiB)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
-    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
+    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N",
+                    help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
     group.addoption("--sse-clients", default=None, metavar="LIST",
                     help="replay every stream through real clients and compare (all, python, node, none, or names); default: clients in [tool.sse-conformance]")
@@ -216,7 +217,12 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         # the test id names the recording as the user would (recording_id)
         node = RecordingFile.from_parent(session, path=path.resolve(), nodeid=recording_id(path, root))
         for child in node.collect():  # a cassette or HAR file: one collector per exchange (FILE#N)
-            items.extend(child.collect() if isinstance(child, pytest.Collector) else [child])
+            if isinstance(child, RecordedExchange):
+                items.extend(child.collect())
+            elif isinstance(child, pytest.Item):
+                items.append(child)
+            else:
+                raise TypeError(f"{node.nodeid} collected {child!r}, neither an exchange nor a rule item")
         config.stash.setdefault(SKIPPED, []).extend(node.skipped)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from conformance import Exchange, Timing, judge
 from conformance.findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Violation
-from conformance.profiles import get_profile
 from conformance.rules import Rule
 from conformance.rules.fold import End, Fold
 
@@ -81,7 +80,8 @@ def test_error_entry_with_a_float_index_finishes_that_choice() -> None:
 def test_json_that_orjson_refuses_is_still_json() -> None:
     body = stream_body(
         chunk({"role": "assistant", "content": ""}),
-        '{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", "choices": [{"index": 0, "delta": {"content": "\\ud83d"}, "finish_reason": null}], "x": 1e400}',
+        '{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", '
+        '"choices": [{"index": 0, "delta": {"content": "\\ud83d"}, "finish_reason": null}], "x": 1e400}',
         chunk({}, "stop", usage=USAGE),
     )
     assert judge(Exchange(body)).ok
@@ -388,8 +388,50 @@ def test_findings_past_the_cap_are_counted_not_described() -> None:
     assert res is not None and res.status == FAIL and res.total == 30 and len(res.findings) == 20
     assert all("does not match" in f.message for f in res.findings)
     bad_detail = {"reasoning_details": [{"type": 5}]}
-    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)], chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
+    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)]]
+    chunks += [chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
     res = judge(Exchange(stream_body(*chunks))).result("reasoning.schema")
     assert res is not None and res.status == FAIL and res.total == 50
     assert [f.event for f in res.findings] == [1 + 2 * k for k in range(20)]  # choice 0 first, in stream order
     assert all("reasoning-detail.json" in f.message for f in res.findings)
+
+
+def test_folds_that_ask_for_plain_chunks_only_in_some_states_still_see_them() -> None:
+    """Plain chunks (the template chunk again with another content string) skip the folds
+    that do not need them; these rules need them only in some states and must see every one
+    then: content that begins in a plain chunk, chunks after an early usage chunk, a template
+    choice without finish_reason or with a message object."""
+    words = [chunk({"content": f"w{k}"}) for k in range(30)]
+    # content begins in a plain chunk (the template's content is blank), reasoning after it
+    body = stream_body(chunk({"role": "assistant", "content": ""}), chunk({"content": " "}), *words, chunk({"reasoning_content": "late"}), chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("reasoning.before-content")
+    assert res is not None and res.status == FAIL and "content began at event #2" in res.findings[0].message
+    # an early usage chunk, then 31 chunks
+    body = stream_body(chunk({"role": "assistant", "content": ""}, usage=USAGE), *words, chunk({}, "stop"))
+    res = judge(Exchange(body)).result("compat.usage-last")
+    assert res is not None and res.status == WARN and res.findings[0].message.startswith("31 chunk(s) follow")
+    # every choice without the finish_reason key: 32 findings, the first 20 kept
+    keyless = [chunk({"content": f"w{k}"}) for k in range(30)]
+    for c in keyless:
+        del c["choices"][0]["finish_reason"]
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *keyless, chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("compat.finish-reason-key")
+    assert res is not None and res.status == WARN and res.total == 30 and [f.event for f in res.findings] == list(range(1, 21))
+    # every choice with a message object
+    carrying = [chunk({"content": f"w{k}"}) for k in range(30)]
+    for c in carrying:
+        c["choices"][0]["message"] = {"role": "assistant"}
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *carrying, chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("compat.no-choice-message")
+    assert res is not None and res.status == FAIL and "(and 29 later chunk(s))" in res.findings[0].message
+
+
+def test_dataless_blocks_after_done_are_left_out_of_the_count() -> None:
+    """compat.no-dataless-blocks watches no event: blocks after [DONE] are left out at the end,
+    counting again from the body when more than the kept ones came on both sides."""
+    parts = stream_body(*text_stream(*["x"] * 30)).split(b"\n\n")
+    before = b"\n\n".join(p + b"\n\nid: 7\n\nevent: ping" for p in parts[:-2])
+    body = before + b"\n\n" + parts[-2] + b"\n\n" + b"event: a\n\n" * 15
+    res = judge(Exchange(body)).result("compat.no-dataless-blocks")
+    assert res is not None and res.status == FAIL and len(res.findings) == 20
+    assert res.total == (len(parts) - 2) * 2  # each id: line alone, each event: line alone; none after [DONE]

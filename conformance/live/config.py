@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
 from ..profiles import get_profile

@@ -12,7 +12,6 @@ from ..stream import AssembledChoice
 from . import ANY, rule
 from .fold import End, Fold
 
-
 PLAIN = "text"  # the live scenario every other one builds on
 
 
@@ -118,7 +117,8 @@ def _usable_applies(end: End) -> str | None:
     "run.endpoint-usable",
     section="suite",
     title="The endpoint answers the plain text request with a stream (and does not rate-limit the run away).",
-    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause beats a page of rules that could not be judged.",
+    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause "
+    "beats a page of rules that could not be judged.",
     scope=ANY,
     applies=_usable_applies,
     without_response=True,

@@ -11,13 +11,43 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..findings import ERROR, WARNING, Violation
-from ..sse import Block, Event
+from ..sse import Block, SSEParser
 from ..stream import DONE, KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import is_int, show
 from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
 _DATALESS = {"event", "id", "retry"}
+
+
+def _dataless(b: Block) -> str | None:
+    """What is wrong with a block the parser did not dispatch, or None."""
+    fields = b.fields & _DATALESS
+    if fields:
+        return f"a block with {', '.join(sorted(fields))} but no data line"
+    if b.after_id:
+        return "an empty block (extra blank line or comments only) after an id: line"
+    return None
+
+
+def _count_dataless(end: End, stop: int) -> int:
+    """How many offending blocks start at or before ``stop``, by parsing the body again: only
+    for a stream with more than MAX_FINDINGS of them and some after [DONE]."""
+    parser = SSEParser()
+    count = 0
+    offset = 0
+    while offset <= stop:
+        data = end.read(offset, 1 << 20)
+        offset += len(data)
+        if data:
+            parser.feed(data)
+        else:
+            parser.close()
+        count += sum(1 for b in parser.skipped if b.offset <= stop and _dataless(b) is not None)
+        parser.skipped.clear()
+        if not data:
+            break
+    return count
 
 
 @rule(
@@ -27,41 +57,41 @@ _DATALESS = {"event", "id", "retry"}
     why="The OpenAI SDKs dispatch such a block with empty data, fail on json.loads(''), and lose the rest of the answer.",
 )
 class NoDatalessBlocks(Fold):
-    """The blocks the parser did not dispatch, as they pass, up to [DONE]: the first few that
-    break the rule are kept (their bytes are read at the end), the rest counted."""
+    """The blocks the parser did not dispatch, as they pass: the first few that break the
+    rule are kept (their bytes are read at the end), the rest counted. Those after [DONE] are
+    left out at the end (End.done), so no event needs watching."""
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.done_at: int | None = None  # offset of the [DONE] event, once it passed
         self.kept: list[tuple[Block, str]] = []
         self.more = 0
-
-    def event(self, ev: Event) -> None:
-        if self.done_at is None and ev.data == DONE:
-            self.done_at = ev.offset
+        self.last = -1  # offset of the last offending block
 
     def block(self, b: Block) -> None:
-        if self.done_at is not None and b.offset > self.done_at:
+        what = _dataless(b)
+        if what is None:
             return
-        fields = b.fields & _DATALESS
-        if fields:
-            what = f"a block with {', '.join(sorted(fields))} but no data line"
-        elif b.after_id:
-            what = "an empty block (extra blank line or comments only) after an id: line"
-        else:
-            return
+        self.last = b.offset
         if len(self.kept) < MAX_FINDINGS:
             self.kept.append((b, what))
         else:
             self.more += 1
 
     def finish(self, end: End) -> Findings:
+        stop = end.done.offset if end.done is not None else None
+        kept = [(b, what) for b, what in self.kept if stop is None or b.offset <= stop]
+        if stop is None or self.last <= stop:
+            more = self.more  # nothing after [DONE]
+        elif len(kept) < len(self.kept):
+            more = 0  # blocks come in order: one kept is past [DONE], so are all the counted ones
+        else:
+            more = _count_dataless(end, stop) - len(kept)
         found = Findings()
-        for b, what in self.kept:
+        for b, what in kept:
             raw = end.read(b.offset, min(80, b.end + 2 - b.offset))
             found.add(Violation(f"{what}: {raw!r}", offset=b.offset))
-        found.dropped += self.more
-        if self.more:
+        found.dropped += more
+        if more:
             found.dropped_severities.add(None)
         return found
 
@@ -240,7 +270,10 @@ class ListDeltaIndex(Fold):
     why="The OpenAI Node SDK's stream() copies it over the message it has accumulated: the streamed content is lost.",
 )
 class NoChoiceMessage(Fold):
-    """Per choice: its first appearance with a message object, and how many more."""
+    """Per choice: its first appearance with a message object, and how many more. Plain
+    chunks have the template's keys: they are needed once a message object was seen."""
+
+    needs_plain = False  # until a choice carries a message object
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -248,6 +281,7 @@ class NoChoiceMessage(Fold):
 
     def visit(self, idx: int, v: Visit) -> None:
         if "message" in v.choice and isinstance(v.choice["message"], dict):
+            self.want_plain(True)  # the template may be this chunk: plain chunks would carry it too
             seen = self.carrying.get(idx)
             if seen is None:
                 self.carrying[idx] = [v, 1]
@@ -278,7 +312,10 @@ def _carries_usage(end: End) -> str | None:
     applies=_carries_usage,
 )
 class UsageLast(Fold):
-    """The last chunk that carries usage, the first chunk after it, and how many follow."""
+    """The last chunk that carries usage, the first chunk after it, and how many follow
+    (plain chunks too, once a usage chunk was seen)."""
+
+    needs_plain = False  # until a chunk carries usage
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -291,6 +328,7 @@ class UsageLast(Fold):
             return
         if item.obj.get("usage") is not None:
             self.last, self.next, self.after = item, None, 0
+            self.want_plain(True)
         elif self.last is not None:
             self.after += 1
             if self.next is None:
@@ -314,7 +352,10 @@ class UsageLast(Fold):
     severity="warning",
 )
 class FinishReasonKey(Fold):
-    """Each appearance judged as it passes; findings by choice, then stream order."""
+    """Each appearance judged as it passes; findings by choice, then stream order. Plain
+    chunks have the template's keys: they are needed once a choice without the key was seen."""
+
+    needs_plain = False  # until a choice without the key is seen
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -322,6 +363,7 @@ class FinishReasonKey(Fold):
 
     def visit(self, idx: int, v: Visit) -> None:
         if "finish_reason" not in v.choice:
+            self.want_plain(True)  # the template may be this chunk: plain chunks would lack it too
             self.found.add(Violation(f"A choice {idx} object has no finish_reason key.", v.item.event, path=f"$.choices[{v.pos}]"), idx)
 
     def finish(self, end: End) -> Findings:

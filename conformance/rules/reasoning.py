@@ -12,7 +12,6 @@ from ..stream import Visit, has_reasoning
 from . import rule
 from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
-
 # A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
 UNKEPT = Violation("")
 
@@ -32,12 +31,18 @@ def _has_any_reasoning(end: End) -> str | None:
 )
 class BeforeContent(Fold):
     """Per choice: the event where its content began; one finding per choice at most.
-    Plain chunks too: the first non-blank content may come in one."""
+
+    Plain chunks (content alone) matter only while a choice's content has not begun (the
+    first non-blank content may come in one): the fold asks for them only then.
+    """
+
+    needs_plain = False  # until a choice without content is seen
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.content_at: dict[int, int] = {}  # choice index -> event index of its first content
         self.reported: set[int] = set()
+        self.waiting: set[int] = set()  # choices seen whose content has not begun
         self.found = Findings()
 
     def visit(self, idx: int, v: Visit) -> None:
@@ -55,6 +60,12 @@ class BeforeContent(Fold):
         content = v.delta.get("content")
         if isinstance(content, str) and content.strip():
             self.content_at[idx] = v.item.event.index
+            self.waiting.discard(idx)
+            if not self.waiting:
+                self.want_plain(False)
+        elif idx not in self.waiting:
+            self.waiting.add(idx)
+            self.want_plain(True)
 
     def finish(self, end: End) -> Findings:
         return self.found

@@ -246,7 +246,7 @@ class ArgumentsJSON(Fold):
     """The assembled calls, at the end (the shared assembler keeps each call's arguments)."""
 
     def finish(self, end: End) -> Iterator[Violation]:
-        for idx, call, first, last in _calls(end):
+        for idx, call, _first, last in _calls(end):
             _, problem = _parse_args(call.arguments)
             if problem:
                 yield Violation(
@@ -296,7 +296,7 @@ class Declared(Fold):
 
     def finish(self, end: End) -> Iterator[Violation]:
         names = _request_tools(end)
-        for idx, call, first, last in _calls(end):
+        for idx, call, first, _last in _calls(end):
             if call.name is not None and call.name not in names:
                 listed = ", ".join(sorted(names)) or "none"
                 yield Violation(
@@ -318,7 +318,7 @@ class ArgumentsSchema(Fold):
 
     def finish(self, end: End) -> Iterator[Violation]:
         declared_tools = _request_tools(end)
-        for idx, call, first, last in _calls(end):
+        for idx, call, _first, last in _calls(end):
             fn = declared_tools.get(call.name or "")
             params = fn.get("parameters") if fn else None
             if not isinstance(params, dict):
