@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import UsageError
 from .engine import Pass
+from .errors import UsageError
 from .exchange import Exchange
 from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Severity, Verdict, Violation
 from .profiles import Profile, get_profile

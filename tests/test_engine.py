@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from conformance import Exchange, Timing, judge
-from conformance import engine
-from conformance.judge import judge_exchange
+from conformance import Exchange, Timing, engine, judge
 from conformance.findings import ERROR, FAIL, NA, PASS, WARNING, Verdict, Violation
+from conformance.judge import judge_exchange
 from conformance.profiles import get_profile
 from conformance.recordings import iter_recordings, load
 from conformance.rules import Rule

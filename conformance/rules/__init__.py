@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
-from ..findings import ERROR, WARNING, Severity, Violation
+from ..findings import ERROR, WARNING, Severity
 from .fold import Fold
 
 if TYPE_CHECKING:
