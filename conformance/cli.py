@@ -83,18 +83,29 @@ def _outcome(path: Path, profile: str | None, rules: Sequence[Rule], writers: Se
 
 
 # A worker's own copy of what judging needs, set once per process by the pool initializer.
-_WORKER: tuple[str | None, list[Rule], list[Writer], Path] | None = None
+_WORKER: tuple[str | None, list[Rule], list[Writer], Path, Any] | None = None
 
 
-def _init_worker(profile: str | None, select: list[str] | None, ignore: list[str] | None, writers: list[Writer], root: Path) -> None:
+def _init_worker(profile: str | None, select: list[str] | None, ignore: list[str] | None, writers: list[Writer], root: Path,
+                 clients: tuple[str, ...]) -> None:
+    """With --clients each worker replays through its own clients: its own Node process,
+    closed when the worker exits (multiprocessing runs the finalizer; atexit would not run)."""
     global _WORKER
-    _WORKER = (profile, select_rules(select, ignore), writers, root)
+    replayer = None
+    if clients:
+        from multiprocessing.util import Finalize
+
+        from .clients import Replayer
+
+        replayer = Replayer(clients)
+        Finalize(None, replayer.close, exitpriority=10)
+    _WORKER = (profile, select_rules(select, ignore), writers, root, replayer)
 
 
 def _in_worker(path: Path) -> FileOutcome:
     assert _WORKER is not None
-    profile, rules, writers, root = _WORKER
-    return _outcome(path, profile, rules, writers, root)
+    profile, rules, writers, root, replayer = _WORKER
+    return _outcome(path, profile, rules, writers, root, replayer)
 
 
 def _jobs(requested: int | None, files: int) -> int:
@@ -112,18 +123,20 @@ def _jobs(requested: int | None, files: int) -> int:
 
 def _outcomes(paths: list[Path], args: argparse.Namespace, rules: Sequence[Rule], writers: list[Writer], root: Path,
               replayer: Any = None) -> Iterator[FileOutcome]:
-    """Each path's outcome, in input order: in this process (-j 1, a single file, or client
-    replay, whose one Node process serves the whole run), or from a pool of processes fed
-    chunked lists of paths (recordings are independent of each other)."""
+    """Each path's outcome, in input order: in this process (-j 1 or a single file), or from a
+    pool of processes fed chunked lists of paths (recordings are independent of each other).
+    With client replay each worker has its own replayer (and Node process); this process's
+    replayer then only names the versions."""
     jobs = _jobs(args.jobs, len(paths))
-    if jobs <= 1 or replayer is not None:
+    if jobs <= 1:
         for path in paths:
             yield _outcome(path, args.profile, rules, writers, root, replayer)
         return
     from concurrent.futures import ProcessPoolExecutor
 
     chunk = max(1, min(64, len(paths) // (jobs * 8)))  # enough chunks to even out the load
-    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args.profile, args.select, args.ignore, writers, root))
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args.profile, args.select, args.ignore, writers, root,
+                                                                              replayer.clients if replayer is not None else ()))
     try:
         yield from pool.map(_in_worker, paths, chunksize=chunk)
     finally:
