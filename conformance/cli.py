@@ -301,8 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
-    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="judge files in N processes (default: the cores this process may use; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "

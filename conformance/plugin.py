@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 4MiB)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
-    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
+    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N",
+                    help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
     group.addoption("--sse-clients", default=None, metavar="LIST",
                     help="replay every stream through real clients and compare (all, python, node, none, or names); default: clients in [tool.sse-conformance]")

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .findings import FAIL, WARNING, Finding, RuleResult
-from .findings import WARN as WARNED
+from .findings import FAIL, WARN as WARNED, WARNING, Finding, RuleResult
 from .sse import Event
 
 __all__ = ["BUILTIN", "OFF", "PROFILE_HELP", "PROFILES", "Override", "Profile", "Quirk", "WARN", "get_profile", "profile_choices"]

@@ -439,7 +439,7 @@ class Scrubber:
         words = self.vocabulary
 
         def where(p: int) -> int:
-            for joined_at, raw_at, length in reversed(segments):
+            for joined_at, raw_at, _length in reversed(segments):
                 if p >= joined_at:
                     return raw_at + (p - joined_at)
             return p

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from .baseline import Comparison, render_text
 from .exchange import Exchange
-from .findings import FAIL, WARN, Verdict
+from .findings import FAIL, WARN, Status, Verdict
 from .formatting import escaped_excerpt, location
 from .github import github_command, print_annotations
 from .interactions import Contents, Recorded, Skipped, skipped_summary
@@ -242,9 +242,9 @@ class StatusesWriter(Writer):
     """``--baseline``: each exchange's rule statuses, for the comparison with the baseline."""
 
     def __init__(self) -> None:
-        self.current: dict[str, dict[str, str]] = {}
+        self.current: dict[str, dict[str, Status]] = {}
 
-    def judged(self, contents: Contents, exchanges: Sequence[JudgedExchange]) -> list[tuple[str, dict[str, str]]]:
+    def judged(self, contents: Contents, exchanges: Sequence[JudgedExchange]) -> list[tuple[str, dict[str, Status]]]:
         return [(one.exchange_id, one.verdict.statuses()) for one in exchanges]
 
     def take(self, piece: Any, out: TextIO) -> None:

@@ -22,8 +22,9 @@ import argparse
 import gzip
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -665,8 +666,9 @@ def v_framing() -> None:
     bad(r, "plain-text-event", frame(ch[:3] + ["ping"] + ch[3:]),
         "A `data: ping` event between chunks is neither [DONE] nor a JSON object.", req=request())
     s, ch = hello("gen-v-json-02")
+    # %-format, not an f-string: the text is a Python dict repr, every brace would need doubling
     pyrepr = "{'id': 'gen-v-json-02', 'object': 'chat.completion.chunk', 'created': %d, 'model': '%s', " \
-             "'choices': [{'index': 0, 'delta': {'content': ' and'}, 'finish_reason': None}]}" % (CREATED, MODEL)
+             "'choices': [{'index': 0, 'delta': {'content': ' and'}, 'finish_reason': None}]}" % (CREATED, MODEL)  # noqa: UP031
     bad(r, "python-repr", frame(ch[:3] + [pyrepr] + ch[3:], style="spaced"),
         "One event carries a Python dict repr (single quotes, None) instead of JSON.", req=request())
     s, ch = hello("gen-v-json-03")
@@ -1025,8 +1027,8 @@ def v_reasoning() -> None:
     ]):
         s = Stream(f"gen-v-rbc-0{i + 1}")
 
-        def reason(t: str) -> dict[str, Any]:
-            return s.delta(rd(t) if field == "reasoning_details" else {field: t})
+        def reason(t: str) -> dict[str, Any]:  # called only within this iteration, so s and field are this one's
+            return s.delta(rd(t) if field == "reasoning_details" else {field: t})  # noqa: B023
 
         ch = [s.role(), reason("97 is odd."), s.text("Yes,"), reason(" Checked 3, 5 and 7."),
               s.text(" it is prime."), s.finish("stop", usage(14, 20))]

@@ -59,36 +59,46 @@ def _thinned(times: list[float]) -> list[float]:
     return [times[round(i * step)] for i in range(MAX_ARRIVALS)]
 
 
-def result_payload(exchange_id: str, exchange: Exchange | None, result: RuleResult) -> dict[str, Any]:
-    """One rule's result on one exchange, as every report carries it. ``exchange`` (the copy
-    that may be written) gives the excerpts; without it a finding has none."""
-    rule = get_rule(result.rule)
-    body = exchange.body if exchange is not None else b""
+def _payload(exchange_id: str, rule_id: str, status: str, severity: str, reason: str | None, total: int, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one shape of a rule's result in every report (compliance.json's rules, the page)."""
+    rule = get_rule(rule_id)
     return {
         "exchange": exchange_id,
-        "rule": result.rule,
-        "status": result.status,
-        "severity": result.severity,
-        "reason": result.reason,
-        "total": result.total,
+        "rule": rule_id,
+        "status": status,
+        "severity": severity,
+        "reason": reason,
+        "total": total,
         "title": rule.title,
         "section": rule.section,
         "source": rule.source,
-        "findings": [{**f.to_json(), "message": cap_text(f.message), "excerpt": excerpt_around(body, f)} for f in result.findings],
+        "findings": findings,
     }
+
+
+def _finding(body: bytes, f: Finding) -> dict[str, Any]:
+    return {**f.to_json(), "message": cap_text(f.message), "excerpt": excerpt_around(body, f)}
+
+
+def result_payload(exchange_id: str, exchange: Exchange, result: RuleResult) -> dict[str, Any]:
+    """One rule's result on one exchange; ``exchange`` (the copy that may be written) gives
+    the excerpts around each finding."""
+    return _payload(exchange_id, result.rule, result.status, result.severity, result.reason, result.total,
+                    [_finding(exchange.body, f) for f in result.findings])
 
 
 def failed_payload(exchange_id: str, rule: str, message: str) -> dict[str, Any]:
     """A rule that could not judge because the suite could not get the exchange (an unreadable
     recording, a crashed exploration): a failure at error level with the reason as its one
     finding, never a pass by absence."""
-    finding = Finding(rule, ERROR, message)
-    return result_payload(exchange_id, None, RuleResult(rule, ERROR, FAIL, [finding], total=1))
+    return _payload(exchange_id, rule, FAIL, ERROR, None, 1, [_finding(b"", Finding(rule, ERROR, message))])
 
 
 def skipped_payload(exchange_id: str, rule: str, reason: str) -> dict[str, Any]:
-    """A rule on an exchange that was not captured (a scenario the endpoint does not support)."""
-    return result_payload(exchange_id, None, RuleResult(rule, get_rule(rule).severity, SKIPPED, [], total=0, reason=reason))
+    """A rule on an exchange that was not captured (a scenario the endpoint does not support)
+    or that validate did not judge (--select/--ignore): "skipped", a report status beside the
+    judge's four."""
+    return _payload(exchange_id, rule, SKIPPED, get_rule(rule).severity, reason, 0, [])
 
 
 def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: Verdict, context: dict[str, Any]) -> dict[str, Any]:

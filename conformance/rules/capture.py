@@ -11,7 +11,6 @@ from ..findings import Violation
 from ..stream import Stream
 from . import ANY, rule
 
-
 PLAIN = "text"  # the live scenario every other one builds on
 
 
@@ -116,7 +115,8 @@ def _usable_applies(stream: Stream) -> str | None:
     "run.endpoint-usable",
     section="suite",
     title="The endpoint answers the plain text request with a stream (and does not rate-limit the run away).",
-    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause beats a page of rules that could not be judged.",
+    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause "
+    "beats a page of rules that could not be judged.",
     scope=ANY,
     applies=_usable_applies,
     without_response=True,
