@@ -24,8 +24,8 @@ from .judge import judge, select_rules
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
-from .writers import (ClientMatrixWriter, GithubWriter, JsonWriter, JudgedExchange, ReportsWriter, Run, StatusesWriter, TextWriter,
-                      Writer)
+from .writers import ClientMatrixWriter, GithubWriter, JsonWriter, JudgedExchange, ReportsWriter, Run, StatusesWriter, TextWriter, Writer
+
 
 # What one recording file gives the main process (from a worker process too): plain data only.
 class FileOutcome(NamedTuple):

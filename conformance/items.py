@@ -51,7 +51,10 @@ def scrub_result(payload: dict[str, Any], sc: Scrubber) -> dict[str, Any]:
                 for f in payload.get("findings", [])]
     return {**payload, "reason": sc.mixed(payload.get("reason")), "findings": findings}
 
-__all__ = ["CLIENT", "PREJUDGED", "REPLAY", "SELECTED", "Prejudged", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordedExchange", "RecordingFile", "RuleItem", "client_readings", "scrub_result"]
+__all__ = [
+    "CLIENT", "PREJUDGED", "REPLAY", "SCENARIO_NODES", "SELECTED", "LiveScenario", "LiveVariants", "Prejudged", "RecordedExchange",
+    "RecordingFile", "RuleItem", "client_readings", "scrub_result",
+]
 
 # (requested client names, the process's Replayer or None): set by the plugin when client
 # replay was asked for (--sse-clients, or clients in pyproject); one Node process per process
