@@ -26,7 +26,6 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings, strategies as st
