@@ -88,3 +88,17 @@ def test_a_mixed_corpus_gives_the_same_bytes_and_exit_code_in_any_number_of_proc
         assert one[1].index("a-pass") < one[1].index("c-fail") < one[1].index("d-session")
     assert run("validate", str(tmp_path), "-j", "2", "--format", fmt) == one
     assert run("validate", str(tmp_path), "--format", fmt) == one  # the default: every core this process may use
+
+
+def test_the_default_is_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not os.cpu_count(): a container or taskset may leave this process fewer CPUs than the machine has."""
+    import os
+
+    from conformance.cli import _jobs
+
+    monkeypatch.delattr(os, "process_cpu_count", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert _jobs(None, 100) == 3
+    assert _jobs(None, 2) == 2  # never more processes than files
+    assert _jobs(1, 100) == 1 and _jobs(5, 100) == 5
