@@ -30,7 +30,7 @@ import pytest
 from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
-from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordedExchange, RecordingFile, RuleItem
 from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
@@ -217,7 +217,12 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         # the test id names the recording as the user would (recording_id)
         node = RecordingFile.from_parent(session, path=path.resolve(), nodeid=recording_id(path, root))
         for child in node.collect():  # a cassette or HAR file: one collector per exchange (FILE#N)
-            items.extend(child.collect() if isinstance(child, pytest.Collector) else [child])
+            if isinstance(child, RecordedExchange):
+                items.extend(child.collect())
+            elif isinstance(child, pytest.Item):
+                items.append(child)
+            else:
+                raise TypeError(f"{node.nodeid} collected {child!r}, neither an exchange nor a rule item")
         config.stash.setdefault(SKIPPED, []).extend(node.skipped)
 
 

@@ -4,7 +4,7 @@ endpoint that refuses the plain request is one clear failure with its likely cau
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..exchange import Exchange
 from ..findings import Violation
@@ -135,7 +135,7 @@ def _has_reasoning(stream: Stream) -> bool:
 
 
 # What each live scenario provokes, and how to see it in the answer.
-EXERCISED = {
+EXERCISED: dict[str, tuple[str, Callable[[Stream], bool]]] = {
     "tool-call": ("a tool call (the request forced one)", lambda s: any(m.tool_entries for m in s.message.values())),
     "parallel-tools": (
         "tool calls (the request asked for two or more, in parallel)",

@@ -7,7 +7,7 @@ body (a parser-limit test) is not committed: the tests build it on the fly.
 from __future__ import annotations
 
 import gzip
-from typing import Iterator
+from collections.abc import Iterator
 
 from .corpus import BAD_INPUT, Fixture, fixture
 from .streams import frame, hello, insert_at

@@ -7,8 +7,8 @@ Most of these were first written by hand as live captures; they keep that sideca
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator
 
 from .corpus import CAPTURE_LAYOUT, JSON_HEADERS, Fixture, fixture, warning
 from .request import TIME_TOOL, WEATHER_TOOL, live_request, request

@@ -6,12 +6,21 @@ where it does not); its folder then holds fixtures of both kinds, and so does th
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .corpus import CONFORMS, Fixture, fixture, warning
 from .request import REASONING_REQUEST, request
 from .streams import (
-    HELLO, Stream, choice, delta_of, enc, frame, hello, text_chunks, usage,
+    HELLO,
+    Stream,
+    choice,
+    delta_of,
+    enc,
+    frame,
+    hello,
+    text_chunks,
+    usage,
 )
 
 BOM = b"\xef\xbb\xbf"

@@ -6,7 +6,7 @@ conformant cases here are the ones a naive check would call buffered.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .corpus import CONFORMS, Fixture, fixture, warning
 from .request import request

@@ -3,10 +3,18 @@ may follow them; the error.* violations."""
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .corpus import (
-    CAPTURE_LAYOUT, CONFORMS, JSON_HEADERS, OPENAI_LAYOUT, SSE_HEADERS_CHARSET, Fixture, fixture, warning,
+    CAPTURE_LAYOUT,
+    CONFORMS,
+    JSON_HEADERS,
+    OPENAI_LAYOUT,
+    SSE_HEADERS_CHARSET,
+    Fixture,
+    fixture,
+    warning,
 )
 from .request import openai_request, request
 from .streams import HELLO, Stream, enc, frame, gpt_4o_mini, openai_delta, openai_role, text_chunks

@@ -4,13 +4,24 @@ about bytes, events and [DONE]. Delivery (sse.incremental) is in delivery.py."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from .corpus import CONFORMS, OPENAI_LAYOUT, SSE_HEADERS_CHARSET, Fixture, body_only, fixture
 from .request import openai_request, request
 from .streams import (
-    CREATED, HELLO, MODEL, Stream, enc, frame, gpt_4o_mini, hello, insert_at, openai_delta, openai_role,
-    text_chunks, usage,
+    CREATED,
+    HELLO,
+    MODEL,
+    Stream,
+    enc,
+    frame,
+    gpt_4o_mini,
+    hello,
+    insert_at,
+    openai_delta,
+    openai_role,
+    text_chunks,
+    usage,
 )
 
 
@@ -116,8 +127,9 @@ def json_payload() -> Iterator[Fixture]:
     yield fixture(r, "plain-text-event", frame(insert_at(h.chunks, 3, "ping")),
                   "A `data: ping` event between chunks is neither [DONE] nor a JSON object.", req=request())
     h = hello("gen-v-json-02")
+    # %-format, not an f-string: the text is a Python dict repr, every brace would need doubling
     pyrepr = "{'id': 'gen-v-json-02', 'object': 'chat.completion.chunk', 'created': %d, 'model': '%s', " \
-             "'choices': [{'index': 0, 'delta': {'content': ' and'}, 'finish_reason': None}]}" % (CREATED, MODEL)
+             "'choices': [{'index': 0, 'delta': {'content': ' and'}, 'finish_reason': None}]}" % (CREATED, MODEL)  # noqa: UP031
     yield fixture(r, "python-repr", frame(insert_at(h.chunks, 3, pyrepr), style="spaced"),
                   "One event carries a Python dict repr (single quotes, None) instead of JSON.", req=request())
     h = hello("gen-v-json-03")

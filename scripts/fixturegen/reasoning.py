@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .corpus import CONFORMS, Fixture, fixture
 from .request import REASONING_REQUEST
@@ -59,9 +60,9 @@ def before_content() -> Iterator[Fixture]:
     ]):
         s = Stream(f"gen-v-rbc-0{i + 1}")
 
-        def reason(t: str) -> dict[str, Any]:
+        def reason(t: str) -> dict[str, Any]:  # called only within this iteration, so s and field are this one's
             # an entry over several deltas needs an index (compat.list-delta-index)
-            return s.delta({field: [text_item(t, index=0)]} if field == "reasoning_details" else {field: t})
+            return s.delta({field: [text_item(t, index=0)]} if field == "reasoning_details" else {field: t})  # noqa: B023
 
         ch = [s.role(), reason("97 is odd."), s.text("Yes,"), reason(" Checked 3, 5 and 7."),
               s.text(" it is prime."), s.finish("stop", usage(14, 20))]

@@ -10,8 +10,9 @@ adds a key adds it where the committed fixture has it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 CREATED = 1767225600  # 2026-01-01T00:00:00Z, the `created` of every generated stream
 MODEL = "sansa-auto"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .corpus import CONFORMS, Fixture, fixture, warning
 from .request import TIME_TOOL, WEATHER_PARAMS, WEATHER_TOOL, request, tool, tool_request

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .corpus import CONFORMS, OPENAI_LAYOUT, SSE_HEADERS_CHARSET, Fixture, fixture
 from .request import openai_request, request
