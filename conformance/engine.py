@@ -323,7 +323,7 @@ class Pass:
         self._plain_last = last
         self._plain_payload = self._plain_chunk = True
         if len(assembly.content) > _COMPACT:
-            assembly.content = ["".join(assembly.content)]
+            assembly.content.spill()
 
     def _payload(self, ev: Event, obj: Any, problem: str | None) -> None:
         """The long path: one decoded payload classified, counted, filed and dispatched."""

@@ -38,7 +38,35 @@ __all__ = [
 ]
 
 DONE = "[DONE]"
-_COMPACT = 4096  # a choice's content pieces are joined when this many are pending
+_COMPACT = 4096  # pieces of an assembled string joined into one block when this many are pending
+
+
+class Pieces(list[str]):
+    """A string assembled from many pieces in linear time and bounded overhead: the pieces
+    are joined into a block every _COMPACT of them (``spill``, in place: whoever holds
+    ``append`` keeps it), and the blocks once at the end. Joining everything so far each
+    time would copy the whole string again and again: quadratic in the tokens."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[str] | None = None  # made at the first spill (most strings never need one)
+
+    def add(self, piece: str) -> None:
+        self.append(piece)
+        if len(self) > _COMPACT:
+            self.spill()
+
+    def spill(self) -> None:
+        if self.blocks is None:
+            self.blocks = []
+        self.blocks.append("".join(self))
+        self.clear()
+
+    def text(self) -> str:
+        rest = "".join(self)
+        return rest if self.blocks is None else "".join(self.blocks) + rest
 
 _get_finish = methodcaller("get", "finish_reason")
 _get_usage = methodcaller("get", "usage")
@@ -301,7 +329,7 @@ class ToolCall:
     count: int = 0  # fragments merged into it
     # the arguments' fragments, joined once at the end: += on an attribute copies the whole
     # string each time, quadratic in the number of fragments
-    parts: list[str] = field(default_factory=list, repr=False, compare=False)
+    parts: Pieces = field(default_factory=Pieces, repr=False, compare=False)
 
     @property
     def fragments(self) -> list[Visit]:
@@ -390,10 +418,7 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         call.name = call.name or _text(fn.get("name")) or None
         args = fn.get("arguments")
         if isinstance(args, str) and args:
-            parts = call.parts
-            parts.append(args)
-            if len(parts) > _COMPACT:
-                call.parts = ["".join(parts)]
+            call.parts.add(args)
 
 
 class ChoiceAssembly:
@@ -405,20 +430,17 @@ class ChoiceAssembly:
 
     def __init__(self, idx: int) -> None:
         self.msg = AssembledChoice(idx)
-        self.content: list[str] = []
+        self.content = Pieces()
         # made on first use: a stream may spread one answer over 100,000 choices
         self.calls: dict[Any, ToolCall] | None = None
-        self.reasoning: list[str] | None = None
-        self.refusal: list[str] | None = None
+        self.reasoning: Pieces | None = None
+        self.refusal: Pieces | None = None
 
     def add(self, visit: Visit) -> None:
         d = visit.delta
         c = d.get("content")
         if c.__class__ is str:
-            content = self.content
-            content.append(c)
-            if len(content) > _COMPACT:
-                self.content = ["".join(content)]
+            self.content.add(c)
             simple = len(d) == 1
         else:
             simple = not d
@@ -430,16 +452,12 @@ class ChoiceAssembly:
         refusal = d.get("refusal")
         if isinstance(refusal, str) and refusal:
             if self.refusal is None:
-                self.refusal = []
-            self.refusal.append(refusal)
-            if len(self.refusal) > _COMPACT:
-                self.refusal = ["".join(self.refusal)]
+                self.refusal = Pieces()
+            self.refusal.add(refusal)
         if has_reasoning(d):
             if self.reasoning is None:
-                self.reasoning = []
-            self.reasoning.append(reasoning_text(d))
-            if len(self.reasoning) > _COMPACT:
-                self.reasoning = ["".join(self.reasoning)]
+                self.reasoning = Pieces()
+            self.reasoning.add(reasoning_text(d))
             details = d.get("reasoning_details")
             if isinstance(details, list):
                 msg.reasoning_items += len(details)
@@ -454,17 +472,17 @@ class ChoiceAssembly:
         msg = self.msg
         if finish is not None:
             msg.finish_reason = finish.choice.get("finish_reason")
-        msg.content = "".join(self.content)
+        msg.content = self.content.text()
         if self.reasoning is not None:
-            msg.reasoning = "".join(self.reasoning)
+            msg.reasoning = self.reasoning.text()
         if self.refusal is not None:
-            msg.refusal = "".join(self.refusal)
+            msg.refusal = self.refusal.text()
         if msg.finish_reason is None and error_finished:
             msg.finish_reason = "error"
         if self.calls is not None:
             for call in self.calls.values():
-                call.arguments = "".join(call.parts)
-                call.parts = []
+                call.arguments = call.parts.text()
+                call.parts = Pieces()
             msg.tool_calls = list(self.calls.values())
         msg.usage = usage
         return msg
