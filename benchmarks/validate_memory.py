@@ -45,6 +45,21 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, secs, content, repr(ba
 """
 
 
+# The command itself, as a user runs it: `validate --format json -j 1 FILE` (the writers decide
+# whether the body may stay on disk; text and JSON read only the bytes around a finding).
+CLI_CHILD = """
+import io, json, resource, sys, time
+sys.path.insert(0, {root!r})
+from conformance.cli import main
+out = io.StringIO()
+t0 = time.process_time()
+code = main(["validate", "--format", "json", "-j", "1", {path!r}], out=out, err=io.StringIO())
+secs = time.process_time() - t0
+ok = json.loads(out.getvalue())["fixtures"][0]["ok"]
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, secs, code, ok)
+"""
+
+
 def _chunk(delta: dict[str, object], finish: str | None = None, usage: dict[str, int] | None = None) -> bytes:
     obj: dict[str, object] = {
         "id": "chatcmpl-memory",
@@ -99,6 +114,12 @@ def judge_in_child(path: Path, select: str) -> tuple[int, float, int, str]:
     return int(out[0]), float(out[1]), int(out[2]), out[3].strip()
 
 
+def validate_in_child(path: Path) -> tuple[int, float, int, bool]:
+    code = CLI_CHILD.format(root=str(ROOT), path=str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return int(out[0]), float(out[1]), int(out[2]), out[3] == "True"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="300,1000", help="recording sizes in MB, comma-separated (default 300,1000)")
@@ -119,6 +140,7 @@ def main() -> None:
         made = time.perf_counter() - t0
         try:
             rss, secs, content, bad = judge_in_child(path, args.select)
+            cli_rss, cli_secs, cli_code, cli_ok = validate_in_child(path) if not args.select else (0, 0.0, 0, False)
         finally:
             if not args.keep:
                 os.unlink(path)
@@ -128,6 +150,11 @@ def main() -> None:
             f" (baseline + {(rss - base) / 1024:.1f} MB; assembled strings {content / 1e6:.1f} MB), judged in {secs:.1f} s CPU"
             f" = {size / 1e6 / secs:.1f} MB/s; {verdict}; target < 300 MB: {'met' if rss / 1024 < 300 else 'NOT met'}"
         )
+        if not args.select:
+            print(
+                f"        `validate --format json -j 1` on it: exit {cli_code}, ok={cli_ok}, peak RSS {cli_rss / 1024:7.1f} MB,"
+                f" {cli_secs:.1f} s CPU; target < 300 MB: {'met' if cli_rss / 1024 < 300 else 'NOT met'}"
+            )
 
 
 if __name__ == "__main__":
