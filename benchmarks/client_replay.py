@@ -116,8 +116,8 @@ def main() -> None:
     print(f"\nPer stream, warm, one client at a time (ms; mean of {args.rounds}):")
     costs = per_client(args.rounds)
     print(f"  {'client':<22} {'20 chunks':>10} {'400 chunks':>11} {'per chunk':>10}")
-    for name, (s, l) in costs.items():
-        print(f"  {name:<22} {s:>10.1f} {l:>11.1f} {(l - s) / 380 * 1000:>8.0f} us")
+    for name, (short, long) in costs.items():
+        print(f"  {name:<22} {short:>10.1f} {long:>11.1f} {(long - short) / 380 * 1000:>8.0f} us")
     total_short = sum(s for s, _ in costs.values())
     top = max(costs, key=lambda k: costs[k][1])
     print(f"  all six clients, 20-chunk stream: {total_short:.0f} ms; the slowest on long streams: {top}")

@@ -77,7 +77,7 @@ def main() -> int:
     size = len(call.body)
     print(f"source {src.name}: {size:,} bytes; best of {args.rounds} rounds")
     print(f"{'format':<22} {'file':>10} {'read ms':>9} {'read+judge ms':>14} {'x .sse (read+judge)':>20}")
-    for name, path in paths.items():
+    for name in paths:
         print(f"{name:<22} {sizes[name]:>10,} {best_read[name] * 1000:>9.2f} {best_all[name] * 1000:>14.2f} {best_all[name] / best_all['.sse']:>20.2f}")
     return 0
 

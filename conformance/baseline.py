@@ -54,7 +54,9 @@ class Comparison:
 
     def to_json(self) -> dict[str, Any]:
         """The ``baseline`` object of compliance.json (and of ``diff --format json``)."""
-        pairs = lambda keys: [{"exchange": e, "rule": r} for e, r in keys]  # noqa: E731  # local shorthand
+        def pairs(keys: Iterable[Key]) -> list[dict[str, str]]:
+            return [{"exchange": e, "rule": r} for e, r in keys]
+
         return {
             "path": self.source, "ok": self.ok, "new": pairs(self.new), "known": pairs(self.known),
             "fixed": pairs(self.fixed), "unchecked": pairs(self.unchecked), "missing": list(self.missing),
@@ -107,7 +109,8 @@ def compare(baseline: Statuses, current: Statuses, source: str | None = None) ->
     ``current`` no longer fails (fixed), no longer judges (unchecked) or no longer runs (missing)."""
     before = failures_of(baseline)
     now = failures_of(current)
-    fixed, unchecked = [], []
+    fixed: list[Key] = []
+    unchecked: list[Key] = []
     for ex, rule in sorted(before - now):
         if ex not in current:
             continue  # counted once, as a missing exchange

@@ -32,7 +32,7 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when PyYA
 def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode) and k.value == key:
+            if isinstance(k, yaml.ScalarNode) and k.value == key and isinstance(v, yaml.Node):  # always a Node: narrows for mypy
                 return v
     return None
 

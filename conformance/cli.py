@@ -20,10 +20,10 @@ from typing import Any, TextIO
 from . import __version__
 from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
-from .findings import FAIL, WARN, Finding, Verdict
-from .judge import judge, select_rules
+from .findings import FAIL, WARN, Finding, Status, Verdict
 from .github import github_command, print_annotations as _print_annotations
 from .interactions import Skipped, skipped_summary
+from .judge import judge, select_rules
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
@@ -86,7 +86,7 @@ def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: 
 
 
 # what _judge_one sends back for one file (from a worker process too): plain data only
-Judged = tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, str]]]]
+Judged = tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Status]]]]
 
 
 def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str, ...]:
@@ -145,7 +145,7 @@ def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], repla
         return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", [], None, [], [], []
     file_id = recording_id(Path(path), getattr(args, "root", None) or Path.cwd())  # the id validate --reports writes
     known = getattr(args, "known", None)
-    statuses: list[tuple[str, dict[str, str]]] = []
+    statuses: list[tuple[str, dict[str, Status]]] = []
     oks: list[bool] = []
     entries: list[dict[str, Any]] = []
     rows: list[tuple[str, dict[str, Any]]] = []
@@ -236,7 +236,7 @@ def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err:
     matrix: list[tuple[str, dict[str, Any]]] = []
     base = statuses_of(load_baseline(args.baseline)) if args.baseline else None
     known = failures_of(base) if base is not None else set()
-    current: dict[str, dict[str, str]] = {}
+    current: dict[str, dict[str, Status]] = {}
     code = 0
     report: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
@@ -392,8 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--profile", default=None, metavar="PROFILE", help=f"{PROFILE_HELP} (default: the sidecar's, else sansa)")
     val.add_argument("--select", action="append", metavar="RULE", help="only these rules (ids or groups such as 'tools'); repeatable or comma-separated")
     val.add_argument("--ignore", action="append", metavar="RULE", help="skip these rules; repeatable or comma-separated")
-    val.add_argument("--format", choices=("text", "json", "github"), default="text", help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
-    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
+    val.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                     help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "
@@ -446,7 +448,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return int(args.func(args, extra, out, err))
         return int(args.func(args, out, err))
     except BrokenPipeError:  # `validate ... | head`: the reader left; not an error of ours
-        sys.stderr = None  # type: ignore[assignment]  # silence the interpreter's flush warning
+        sys.stderr = None  # silence the interpreter's flush warning
         return 0
     except UsageError as exc:
         err.write(f"sse-conformance: {exc}\n")

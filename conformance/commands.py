@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from .baseline import load_baseline
 from .exchange import Exchange
 from .judge import judge
-from .baseline import load_baseline
 from .live.ahead import Ahead
 from .live.config import load_settings
 from .live.runner import NotSent, new_client, run_scenario, send_ahead
@@ -178,8 +178,8 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
 
     # fail early on bad settings; the merged profile also drives the embedded endpoint
     settings = skipping(
-        load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout, "api_key_env": args.api_key_env, "max_body": args.max_body,
-                       "concurrency": args.concurrency}),
+        load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout,
+                       "api_key_env": args.api_key_env, "max_body": args.max_body, "concurrency": args.concurrency}),
         args.skip,
     )
     if args.baseline:
@@ -287,7 +287,7 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     target = Path(args.out)
     failures = 0
-    when = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     scrubber = Scrubber([settings.api_key])
     many = len(settings.all_models) > 1
     folders = {model_folder(m) if many else "": m for m in settings.all_models}
@@ -336,12 +336,13 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from .rules import get_rule
 
         width = max(map(len, FAULTS))
-        out.write("Rules each fault breaks, judged under profile sansa (under openai, the usage and\nerror-event faults can be legal); (warning) rules are reported but do not fail a run.\n\n")
+        out.write("Rules each fault breaks, judged under profile sansa (under openai, the usage and\n"
+                  "error-event faults can be legal); (warning) rules are reported but do not fail a run.\n\n")
         for fault in FAULTS.values():
             named = [r + (" (warning)" if get_rule(r).severity == "warning" else "") for r in fault.rules]
             rules = ", ".join(named) if fault.rules else "none (legal framing: must pass)"
             when = f"; only when {fault.conditional}" if fault.conditional else ""
-            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [scenarios: {', '.join(fault.scenarios)}{when}]\n")
+            out.write(f"{fault.name:<{width}}  breaks: {rules}\n{'':<{width}}  {fault.description} [answer kinds: {', '.join(fault.kinds)}{when}]\n")
         return 0
     unknown = _unknown_faults(args.fault)
     if unknown:
@@ -359,10 +360,11 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser("run", help="run the live suite (default: against the embedded reference endpoint) and write reports/")
     add_live_options(run)
-    run.add_argument("--fault", action="append", help="with the embedded endpoint: make it break a rule (see serve --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
+    run.add_argument("--fault", action="append",
+                     help="with the embedded endpoint: make it break a rule (see serve --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
     run.add_argument("--delay", type=float, metavar="SECONDS",
                      help="with the embedded endpoint: seconds between its events (default 0.002); a slow endpoint, e.g. 0.05, shows what a run costs against a real model")
     run.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run: fail only on a failure it does not have")

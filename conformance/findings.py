@@ -13,14 +13,41 @@ report says not only "warning" but why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from .sse import Event
 
-__all__ = ["ERROR", "FAIL", "NA", "PASS", "WARN", "WARNING", "Finding", "RuleResult", "Verdict", "Violation"]
+__all__ = [
+    "ERROR",
+    "FAIL",
+    "NA",
+    "PASS",
+    "SEVERITIES",
+    "STATUSES",
+    "WARN",
+    "WARNING",
+    "Finding",
+    "RuleResult",
+    "Severity",
+    "Status",
+    "Verdict",
+    "Violation",
+]
 
-ERROR, WARNING = "error", "warning"
-PASS, FAIL, WARN, NA = "pass", "fail", "warn", "n/a"
+# Literal types, not Enums: these values are written as-is into compliance.json, sidecars and
+# reports and compared with plain strings read back from them; a Literal keeps them plain
+# ``str`` at run time while mypy still refuses a misspelt "warn" where a severity belongs.
+Severity = Literal["error", "warning"]
+Status = Literal["pass", "fail", "warn", "n/a"]  # a rule's result: warn = only warning-level findings
+
+ERROR: Final = "error"
+WARNING: Final = "warning"
+PASS: Final = "pass"
+FAIL: Final = "fail"
+WARN: Final = "warn"
+NA: Final = "n/a"
+SEVERITIES: Final[tuple[Severity, ...]] = (ERROR, WARNING)
+STATUSES: Final[tuple[Status, ...]] = (PASS, FAIL, WARN, NA)
 
 
 class Violation(NamedTuple):
@@ -31,14 +58,14 @@ class Violation(NamedTuple):
     offset: int | None = None
     path: str | None = None  # JSON path inside the event's payload, e.g. $.choices[0].delta.role
     # only for rules with a conditional severity: the severity that applied, and why
-    severity: str | None = None
+    severity: Severity | None = None
     reason: str | None = None  # e.g. "warning: the dropped event carries only the role"
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     rule: str
-    severity: str
+    severity: Severity
     message: str
     event: int | None = None  # the event's index
     offset: int | None = None  # raw-body byte offset
@@ -61,8 +88,8 @@ class Finding:
 @dataclass(slots=True)
 class RuleResult:
     rule: str
-    severity: str  # the rule's; where it failed, the highest severity among its findings
-    status: str  # pass | fail | warn | n/a
+    severity: Severity  # the rule's; where it failed, the highest severity among its findings
+    status: Status
     findings: list[Finding] = field(default_factory=list)
     total: int = 0  # findings before the cap
     reason: str | None = None  # why not applicable
@@ -98,5 +125,5 @@ class Verdict:
                 return r
         return None
 
-    def statuses(self) -> dict[str, str]:
+    def statuses(self) -> dict[str, Status]:
         return {r.rule: r.status for r in self.results}

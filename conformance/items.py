@@ -17,24 +17,22 @@ from typing import Any
 
 import pytest
 
-from .cli import excerpt
-from .cli import location as _location
+from .cli import excerpt, location as _location
 from .errors import RecordingError
 from .exchange import Exchange
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
+from .interactions import Recorded, Skipped
 from .judge import judge, undecodable
 from .live.config import Settings
 from .live.runner import NotSent, new_client, refused, run_scenario
 from .live.scenarios import Scenario
 from .live.variants import VariantsOutcome, curl_command, explore, summary
-from .interactions import Recorded, Skipped
 from .profiles import get_profile
 from .recordings import holds_interactions, load, read
 from .redact import Scrubber, scrub
 from .report import exchange_payload, result_payload
 from .rules import Rule, all_rules, get_rule
 from .stream import decode
-
 
 
 def location(finding: Any, sc: Scrubber | None = None) -> str:
@@ -162,7 +160,7 @@ class RecordingFile(Judged, pytest.File):
     def context(self) -> dict[str, Any]:
         return {"source": self._exchange.extra.get("source") if self._exchange else None}
 
-    def collect(self) -> list[pytest.Item | pytest.Collector]:  # type: ignore[override]
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         if holds_interactions(self.path):
             try:
                 contents = read(self.path)
@@ -352,7 +350,8 @@ class LiveVariants(pytest.Item):
         written = sc.exchange(outcome.exchange)
         view = dataclasses.replace(outcome.verdict, message=_message_of(written, self.settings.profile)) if sc else outcome.verdict
         self._sse_payload = [scrub_result(result_payload(self.name, written, r), sc) for r in outcome.verdict.results]
-        payload = exchange_payload(self.name, "live", written, view, {"scenario": "variants", "description": "the smallest generated request that breaks a rule", "model": self.settings.model})
+        context = {"scenario": "variants", "description": "the smallest generated request that breaks a rule", "model": self.settings.model}
+        payload = exchange_payload(self.name, "live", written, view, context)
         self._sse_exchange = {**payload, "problem": sc.mixed(payload.get("problem"))}
         raise VariantsFailure()
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import UsageError
 from .exchange import Exchange
-from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Verdict, Violation
+from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Severity, Verdict, Violation
 from .profiles import Profile, get_profile
 from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
 from .stream import Stream, decode
@@ -48,7 +48,7 @@ def select_rules(select: Sequence[str] | None = None, ignore: Sequence[str] | No
     return rules
 
 
-def _severity(rule: Rule, v: Violation) -> str:
+def _severity(rule: Rule, v: Violation) -> Severity:
     """The severity a violation carries: its own where the rule declares a conditional one."""
     if v.severity is None or v.severity == rule.severity:
         return rule.severity

@@ -30,12 +30,12 @@ import pytest
 from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
-from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordingFile, RuleItem
+from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordedExchange, RecordingFile, RuleItem
 from .live.ahead import Ahead
 from .live.config import DEFAULT_CONCURRENCY, DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
 from .live.runner import new_client, send_ahead
-from .live.variants import default_budget, first_batch
 from .live.scenarios import SCENARIOS, skipping
+from .live.variants import default_budget, first_batch
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, recording_id
 from .report import ComplianceCollector
@@ -69,7 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-concurrency", default=None, metavar="N",
                     help=f"live runs: requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, each captured when its first item runs)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
-    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N", help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
+    group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N",
+                    help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
     group.addoption("--variants-seed", type=int, default=0, metavar="SEED", help="seed of the variants (default 0: the same variants every run)")
     group.addoption("--sse-clients", default=None, metavar="LIST",
                     help="replay every stream through real clients and compare (all, python, node, none, or names); default: clients in [tool.sse-conformance]")
@@ -221,7 +222,12 @@ def _add_recordings(session: pytest.Session, config: pytest.Config, items: list[
         # the test id names the recording as the user would (recording_id)
         node = RecordingFile.from_parent(session, path=path.resolve(), nodeid=recording_id(path, root))
         for child in node.collect():  # a cassette or HAR file: one collector per exchange (FILE#N)
-            items.extend(child.collect() if isinstance(child, pytest.Collector) else [child])
+            if isinstance(child, RecordedExchange):
+                items.extend(child.collect())
+            elif isinstance(child, pytest.Item):
+                items.append(child)
+            else:
+                raise TypeError(f"{node.nodeid} collected {child!r}, neither an exchange nor a rule item")
         config.stash.setdefault(SKIPPED, []).extend(node.skipped)
 
 

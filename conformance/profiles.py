@@ -18,16 +18,24 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, Literal, TypeGuard
 
 from .errors import UsageError
-from .findings import FAIL, WARNING, Finding, RuleResult
-from .findings import WARN as WARNED
+from .findings import FAIL, WARN, WARNING, Finding, RuleResult
 from .sse import Event
 
-__all__ = ["BUILTIN", "OFF", "PROFILE_HELP", "PROFILES", "Override", "Profile", "Quirk", "WARN", "get_profile", "profile_choices"]
+__all__ = ["BUILTIN", "DEMOTE", "PROFILE_HELP", "PROFILES", "SWITCH_OFF", "Action", "Override", "Profile", "Quirk", "get_profile", "is_action", "profile_choices"]
 
-OFF, WARN = "off", "warn"  # what a dialect may do to a rule
+# What a dialect may do to a rule, as its TOML spells it (action = "off" | "warn"). Named for
+# the act, not WARN: findings.WARN is a rule's *status* and has the same value.
+Action = Literal["off", "warn"]
+SWITCH_OFF: Final = "off"
+DEMOTE: Final = "warn"
+
+
+def is_action(value: object) -> TypeGuard[Action]:
+    """A dialect's ``action`` as read from TOML is a str; this is the check that makes it an Action."""
+    return value in (SWITCH_OFF, DEMOTE)
 USAGE_POLICIES = ("always", "requested", "optional")
 
 
@@ -36,7 +44,7 @@ class Override:
     """A rule a profile switches off (judged n/a) or demotes (its failures become warnings)."""
 
     rule: str
-    action: str  # off | warn
+    action: Action
     reason: str
     profile: str  # the profile that states it (a dialect inherits its base's overrides)
 
@@ -112,7 +120,7 @@ class Profile:
     def switched_off(self, rule: str) -> str | None:
         """The n/a reason when this profile switches ``rule`` off."""
         o = self.override_for(rule)
-        if o is None or o.action != OFF:
+        if o is None or o.action != SWITCH_OFF:
             return None
         return f"switched off by profile {o.profile}: {o.reason}"
 
@@ -125,7 +133,7 @@ class Profile:
         o = self.override_for(result.rule)
         if o is None and not self.quirks:
             return result
-        note = f"demoted by profile {o.profile}: {o.reason}" if o is not None and o.action == WARN else None
+        note = f"demoted by profile {o.profile}: {o.reason}" if o is not None and o.action == DEMOTE else None
         payloads: dict[int, Any] = {}
         findings: list[Finding] = []
         for f in result.findings:
@@ -144,7 +152,7 @@ class Profile:
                 findings.append(replace(f, message=message) if message != f.message else f)
         if note is None:
             return RuleResult(result.rule, result.severity, result.status, findings, result.total, result.reason)
-        status = WARNED if result.status == FAIL else result.status
+        status = WARN if result.status == FAIL else result.status
         return RuleResult(result.rule, WARNING, status, findings, result.total, note)
 
     def summary(self) -> dict[str, Any]:
@@ -153,8 +161,8 @@ class Profile:
             "name": self.name,
             "file": self.file,
             "extends": self.extends,
-            "demoted": [{"rule": o.rule, "reason": o.reason, "by": o.profile} for o in self.overrides if o.action == WARN],
-            "switched_off": [{"rule": o.rule, "reason": o.reason, "by": o.profile} for o in self.overrides if o.action == OFF],
+            "demoted": [{"rule": o.rule, "reason": o.reason, "by": o.profile} for o in self.overrides if o.action == DEMOTE],
+            "switched_off": [{"rule": o.rule, "reason": o.reason, "by": o.profile} for o in self.overrides if o.action == SWITCH_OFF],
             "quirks": [{"name": q.name, "rules": list(q.rules), "explanation": q.explanation} for q in self.quirks],
         }
 

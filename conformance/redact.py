@@ -298,8 +298,8 @@ class Scrubber:
             forms.add(json.dumps(key)[1:-1])
             forms.add(key.replace("/", "\\/"))
             forms.update("".join(f.format(ord(c)) for c in key) for f in ("\\u{:04x}", "\\u{:04X}"))
-        forms = sorted(forms, key=len, reverse=True)
-        self._loose = re.compile("(?=(" + "|".join(map(re.escape, forms)) + "))") if forms else None
+        loose = sorted(forms, key=len, reverse=True)
+        self._loose = re.compile("(?=(" + "|".join(map(re.escape, loose)) + "))") if loose else None
         # pieces of text starred in a body this scrubber redacted (a key split over events):
         # a message that quotes one of them quotes it starred
         self.learned: dict[str, str] = {}
@@ -439,7 +439,7 @@ class Scrubber:
         words = self.vocabulary
 
         def where(p: int) -> int:
-            for joined_at, raw_at, length in reversed(segments):
+            for joined_at, raw_at, _length in reversed(segments):
                 if p >= joined_at:
                     return raw_at + (p - joined_at)
             return p

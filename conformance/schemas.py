@@ -23,8 +23,10 @@ SCHEMA_BASE = "https://sse-conformance.dev/schemas/"
 
 try:  # the compiled fast path; jsonschema alone still gives the same verdicts, slower
     import jsonschema_rs
+
+    _COMPILED = True  # a flag, not jsonschema_rs = None: the module keeps its types for mypy
 except ImportError:  # pragma: no cover - exercised only where the wheel is unavailable
-    jsonschema_rs = None  # type: ignore[assignment]
+    _COMPILED = False
 
 
 def _schema_dir() -> Path:
@@ -62,7 +64,7 @@ class Schema:
         self.name = name
         self.schema = schemas[name]
         self._slow = jsonschema.Draft202012Validator(self.schema, registry=_registry())
-        if jsonschema_rs is not None:
+        if _COMPILED:
             rs_registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
             self.is_valid = jsonschema_rs.validator_for(self.schema, registry=rs_registry).is_valid
         else:  # pragma: no cover

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress, count, repeat
 from operator import attrgetter, is_not, itemgetter, methodcaller
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 
@@ -23,8 +23,13 @@ from .profiles import Profile
 from .sse import Event, SSEParser, parse
 
 __all__ = [
+    "KIND_ANNOTATION",
+    "KIND_BAD",
+    "KIND_CHUNK",
+    "KIND_ERROR",
     "AssembledChoice",
-    "Item",
+    "DecodedEvent",
+    "PayloadKind",
     "Stream",
     "ToolCall",
     "Visit",
@@ -39,14 +44,20 @@ _get_usage = methodcaller("get", "usage")
 _choice_of = attrgetter("choice")
 _obj_of = attrgetter("obj")
 
-CHUNK, ERROR, ANNOTATION, BAD = "chunk", "error", "annotation", "bad"
+# What an event's payload is. Named KIND_* so that an error *event* is never mistaken for
+# the error *severity* (findings.ERROR).
+PayloadKind = Literal["chunk", "error", "annotation", "bad"]
+KIND_CHUNK: Final = "chunk"
+KIND_ERROR: Final = "error"
+KIND_ANNOTATION: Final = "annotation"
+KIND_BAD: Final = "bad"
 
 
-class Item(NamedTuple):
-    """One dispatched event before ``[DONE]``, decoded and classified."""
+class DecodedEvent(NamedTuple):
+    """One dispatched event before ``[DONE]``, its payload decoded and classified."""
 
     event: Event
-    kind: str  # chunk | error | annotation | bad
+    kind: PayloadKind
     obj: Any  # the decoded JSON (any type for `bad`), None when it did not parse
     problem: str | None  # for `bad`: why it is not one JSON object
 
@@ -54,7 +65,7 @@ class Item(NamedTuple):
 class Visit(NamedTuple):
     """One appearance of a choice in a chunk."""
 
-    item: Item
+    item: DecodedEvent
     pos: int  # position of the choice in the chunk's `choices`
     choice: dict[str, Any]
     delta: dict[str, Any]  # {} when absent or not an object
@@ -83,9 +94,9 @@ class Stream:
     exchange: Exchange
     profile: Profile
     parser: SSEParser
-    items: list[Item]  # events before the first [DONE], [DONE] excluded
-    chunks: list[Item]
-    errors: list[Item]
+    items: list[DecodedEvent]  # events before the first [DONE], [DONE] excluded
+    chunks: list[DecodedEvent]
+    errors: list[DecodedEvent]
     done: Event | None
     after_done: list[Event]
     choices: dict[int, list[Visit]]  # choice index -> visits in stream order
@@ -112,17 +123,17 @@ class Stream:
             self.profile.error_may_end_stream
             and self.done is None
             and bool(self.items)
-            and self.items[-1].kind == ERROR
+            and self.items[-1].kind == KIND_ERROR
         )
 
     @cached_property
-    def error_entries(self) -> dict[int, list[Item]]:
+    def error_entries(self) -> dict[int, list[DecodedEvent]]:
         """Choice index -> the error events whose own ``choices`` entry finishes it, in order.
 
         An entry ``choices[k]`` without an index stands for choice k (section 6). Empty under
         a profile that ignores an error event's choices.
         """
-        out: dict[int, list[Item]] = {}
+        out: dict[int, list[DecodedEvent]] = {}
         if self.profile.error_may_end_stream:
             return out
         for item in self.errors:
@@ -134,10 +145,10 @@ class Stream:
         return out
 
     @cached_property
-    def error_finishes(self) -> dict[int, Item]:
+    def error_finishes(self) -> dict[int, DecodedEvent]:
         """Choice index -> the error event that finished it (section 6): its own entry, or,
         for an error event without entries, every choice still open."""
-        out: dict[int, Item] = {idx: items[0] for idx, items in self.error_entries.items()}
+        out: dict[int, DecodedEvent] = {idx: items[0] for idx, items in self.error_entries.items()}
         finished = {
             i for i, visits in self.choices.items() if any(visits[p].choice.get("finish_reason") for p in self.finishes[i])
         }
@@ -217,20 +228,20 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
         loaded = list(loaded)
     except orjson.JSONDecodeError:
         loaded = list(map(_load, datas[:stop]))
-    items: list[Item] = []
-    chunks: list[Item] = []
-    errors: list[Item] = []
+    items: list[DecodedEvent] = []
+    chunks: list[DecodedEvent] = []
+    errors: list[DecodedEvent] = []
     choices: dict[int, list[Visit]] = {}
     annotations = profile.annotations
     for ev, (obj, problem) in zip(events, loaded):
         if problem is not None:
-            items.append(_new(Item, (ev, BAD, None, problem)))
+            items.append(_new(DecodedEvent, (ev, KIND_BAD, None, problem)))
             continue
         if type(obj) is not dict:
-            items.append(_new(Item, (ev, BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object")))
+            items.append(_new(DecodedEvent, (ev, KIND_BAD, obj, f"a JSON {type(obj).__name__.replace('NoneType', 'null')}, not an object")))
             continue
         if obj.get("error"):  # section 0: an error that reads as false (null, {}, "", 0...) is no error
-            item = _new(Item, (ev, ERROR, obj, None))
+            item = _new(DecodedEvent, (ev, KIND_ERROR, obj, None))
             errors.append(item)
             items.append(item)
             continue
@@ -241,9 +252,9 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
             and obj.get("usage") is None
             and obj.get("object") != "chat.completion.chunk"
         ):
-            items.append(_new(Item, (ev, ANNOTATION, obj, None)))
+            items.append(_new(DecodedEvent, (ev, KIND_ANNOTATION, obj, None)))
             continue
-        item = _new(Item, (ev, CHUNK, obj, None))
+        item = _new(DecodedEvent, (ev, KIND_CHUNK, obj, None))
         items.append(item)
         chunks.append(item)
         if type(chs) is list:

@@ -66,7 +66,8 @@ def _matrix(doc: dict[str, Any]) -> list[str]:
 
 
 def _findings(doc: dict[str, Any], status: str) -> tuple[list[str], int]:
-    rows, total = [], 0
+    rows: list[str] = []
+    total = 0
     for ex in doc.get("exchanges", []):
         for rule, res in ex.get("rules", {}).items():
             if res.get("status") != status:

@@ -130,7 +130,8 @@ def govcr_yaml(calls: list[Call], v3: bool = False) -> str:
     for i, c in enumerate(calls):
         body = c.wire_body().decode("utf-8")  # go-vcr keeps Go strings; its http client has undone gzip
         req: dict[str, Any] = {"body": c.request_text() or "", "form": {}, "headers": {"Content-Type": ["application/json"]}, "url": c.url, "method": c.method}
-        resp: dict[str, Any] = {"body": body, "headers": {k.title(): [v] for k, v in c.headers.items()}, "status": f"{c.status} {'OK' if c.status == 200 else 'Error'}", "code": c.status, "duration": "412ms"}
+        resp: dict[str, Any] = {"body": body, "headers": {k.title(): [v] for k, v in c.headers.items()},
+                                "status": f"{c.status} {'OK' if c.status == 200 else 'Error'}", "code": c.status, "duration": "412ms"}
         if v3:
             req = {"proto": "HTTP/1.1", "proto_major": 1, "proto_minor": 1, "content_length": len(req["body"]), "host": "gateway.example.com", **req}
             resp = {"proto": "HTTP/2.0", "proto_major": 2, "proto_minor": 0, "content_length": -1, "uncompressed": True, **resp}

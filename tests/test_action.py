@@ -170,7 +170,8 @@ def _doc(findings: list[dict[str, Any]], status: str = "fail", exchange: str = "
 
 
 def test_summary_escapes_what_the_endpoint_sent() -> None:
-    evil = {"rule": "chunk.schema", "severity": "error", "message": "bad | cell\n<script>alert(1)</script> **bold** [x](http://e)", "event": 2, "offset": 10, "path": "$.a", "excerpt": None}
+    evil = {"rule": "chunk.schema", "severity": "error", "message": "bad | cell\n<script>alert(1)</script> **bold** [x](http://e)",
+            "event": 2, "offset": 10, "path": "$.a", "excerpt": None}
     text = render(_doc([evil], exchange="rec|<b>.sse#1"))
     row = next(line for line in text.splitlines() if "chunk.schema" in line and "event" in line)
     assert "<script>" not in text and "&lt;script&gt;" in row and "<b>" not in text

@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from conformance.clients import CLIENTS, NODE_CLIENTS, PYTHON_CLIENTS, Replayer, cell, parse_clients, pieces
-from conformance.clients import node as node_mod
+from conformance.clients import CLIENTS, NODE_CLIENTS, PYTHON_CLIENTS, Replayer, cell, node as node_mod, parse_clients, pieces
 from conformance.errors import UsageError
 from conformance.exchange import Exchange, Timing
 from conformance.findings import NA, PASS, WARN

@@ -9,6 +9,9 @@ one that stops firing.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,12 +117,34 @@ def test_azure_prompt_filter_event_is_an_annotation_only_under_openai() -> None:
     assert schema is not None and schema.status == FAIL and schema.findings[0].event == 0
 
 
-def test_generated_fixtures_match_their_generator() -> None:
-    """fixtures/conformant and fixtures/violations are what scripts/make_fixtures.py writes
-    (hand-written files beside them are listed and left alone)."""
-    import subprocess
-    import sys
-
+def _make_fixtures(*args: str) -> subprocess.CompletedProcess[str]:
     script = FIXTURES.parent / "scripts" / "make_fixtures.py"
-    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_generated_fixtures_match_their_generator() -> None:
+    """fixtures/conformant and fixtures/violations are exactly what scripts/make_fixtures.py
+    writes: no file differs, none is missing, and no file sits there that no entry owns."""
+    proc = _make_fixtures("--check")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_fixture_check_fails_on_a_changed_or_unowned_file(tmp_path: Path) -> None:
+    """The --check above can fail: a changed byte and a hand-added file are both named, and a
+    plain run rewrites the changed file (the unowned one is listed, never deleted)."""
+    for folder in ("conformant", "violations"):
+        shutil.copytree(FIXTURES / folder, tmp_path / folder)
+    changed = tmp_path / "conformant" / "text.sse"
+    changed.write_bytes(changed.read_bytes().replace(b"Bonjour", b"Bonsoir"))
+    orphan = tmp_path / "violations" / "sse.done" / "by-hand.sse"
+    orphan.write_bytes(b"data: [DONE]\n\n")
+
+    proc = _make_fixtures("--check", "--fixtures", str(tmp_path))
+    assert proc.returncode == 1
+    assert "differs from the generator: fixtures/conformant/text.sse" in proc.stdout
+    assert "owned by no generator entry: fixtures/violations/sse.done/by-hand.sse" in proc.stdout
+
+    proc = _make_fixtures("--fixtures", str(tmp_path))
+    assert proc.returncode == 1 and "1 written" in proc.stdout
+    assert changed.read_bytes() == (FIXTURES / "conformant" / "text.sse").read_bytes()
+    assert orphan.exists()

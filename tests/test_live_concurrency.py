@@ -327,7 +327,10 @@ def test_batches_never_exceed_the_budget(serve: Any) -> None:
 # settings and the run
 
 
-@pytest.mark.parametrize(("options", "env", "expected"), [({}, {}, 4), ({"concurrency": "2"}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 2), ({}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 8)])
+@pytest.mark.parametrize(
+    ("options", "env", "expected"),
+    [({}, {}, 4), ({"concurrency": "2"}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 2), ({}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 8)],
+)
 def test_concurrency_is_a_setting(tmp_path: Path, options: dict[str, Any], env: dict[str, str], expected: int) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text("[tool.sse-conformance]\nconcurrency = 3\n")

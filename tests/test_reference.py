@@ -430,8 +430,8 @@ def test_conformant_scenarios_pass_every_rule(urls: Any, profile: str, kind: str
     assert verdict.ok and flagged(ex, profile) == set(), [r for r in verdict.results if r.status in ("fail", "warn")]
 
 
-BROKEN = [(name, kind) for name, f in FAULTS.items() if not f.legal for kind in f.scenarios]
-LEGAL = [(name, kind) for name, f in FAULTS.items() if f.legal for kind in f.scenarios]
+BROKEN = [(name, kind) for name, f in FAULTS.items() if not f.legal for kind in f.kinds]
+LEGAL = [(name, kind) for name, f in FAULTS.items() if f.legal for kind in f.kinds]
 
 
 @pytest.mark.parametrize(("name", "kind"), BROKEN)
@@ -447,7 +447,7 @@ def test_fault_breaks_exactly_its_rules(urls: Any, name: str, kind: str) -> None
 
 @pytest.mark.parametrize("name", [n for n, f in FAULTS.items() if not f.legal])
 def test_fault_leaves_other_kinds_alone(urls: Any, name: str) -> None:
-    kind = next(k for k in ALL_KINDS if k not in FAULTS[name].scenarios)
+    kind = next(k for k in ALL_KINDS if k not in FAULTS[name].kinds)
     assert flagged(capture(urls["sansa"], SCENARIOS[kind], fault=name)) == set()
 
 
@@ -505,7 +505,8 @@ def test_create_app_refuses_unknown_names() -> None:
 
 
 TREE = {
-    "$defs": {"node": {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["name", "children"]}},
+    "$defs": {"node": {"type": "object", "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}},
+                       "required": ["name", "children"]}},
     "$ref": "#/$defs/node",
 }
 SCHEMAS = {
@@ -517,8 +518,10 @@ SCHEMAS = {
         "d": {"type": "number", "multipleOf": 0.25, "minimum": -3, "maximum": -2},
         "e": {"type": "integer", "maximum": -1000},
     }, "required": ["a", "b", "c", "d", "e"]},
-    "strings": {"type": "object", "properties": {"short": {"type": "string", "maxLength": 2}, "long": {"type": "string", "minLength": 40}, "empty": {"type": "string", "maxLength": 0, "minLength": 0}}},
-    "combinators": {"allOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}, {"properties": {"y": {"const": [1, {"z": None}]}}, "required": ["y"]}],
+    "strings": {"type": "object", "properties": {"short": {"type": "string", "maxLength": 2}, "long": {"type": "string", "minLength": 40},
+                                                 "empty": {"type": "string", "maxLength": 0, "minLength": 0}}},
+    "combinators": {"allOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]},
+                              {"properties": {"y": {"const": [1, {"z": None}]}}, "required": ["y"]}],
                     "properties": {"u": {"oneOf": [{"type": "boolean"}, {"type": "string"}]}, "v": {"anyOf": [{"type": "null"}, {"type": "integer"}]}}},
     "arrays": {"type": "object", "properties": {
         "tuple": {"type": "array", "prefixItems": [{"type": "integer"}, {"enum": ["a"]}], "items": False},
@@ -552,7 +555,7 @@ def test_fault_registry() -> None:
     assert all(isinstance(f, Fault) and f.name == name for name, f in FAULTS.items())
     for f in FAULTS.values():
         assert f.description and "\n" not in f.description
-        assert f.scenarios and set(f.scenarios) <= set(ALL_KINDS)
+        assert f.kinds and set(f.kinds) <= set(ALL_KINDS)
         assert set(f.rules) <= known, set(f.rules) - known
         assert f.legal == (f.rules == ()), f.name
     assert {n for n, f in FAULTS.items() if f.legal} == {"crlf", "cr", "comments", "data-no-space", "multiline-data", "byte-per-write", "html-content"}
@@ -563,7 +566,7 @@ def test_the_revised_spec_rules_each_have_a_fault() -> None:
     conditional ones at their error level (fixtures show the warning level)."""
     broken = {r for f in FAULTS.values() for r in f.rules}
     assert {"compat.list-delta-index", "compat.no-choice-message", "compat.usage-last", "compat.no-bom", "compat.no-trailing-cr"} <= broken
-    assert "reasoning" in FAULTS["list-delta-index"].scenarios
+    assert "reasoning" in FAULTS["list-delta-index"].kinds
 
 
 FORBIDDEN = ("conformance.rules", "conformance.judge", "conformance.stream", "conformance.sse")

@@ -81,7 +81,8 @@ def test_error_entry_with_a_float_index_finishes_that_choice() -> None:
 def test_json_that_orjson_refuses_is_still_json() -> None:
     body = stream_body(
         chunk({"role": "assistant", "content": ""}),
-        '{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", "choices": [{"index": 0, "delta": {"content": "\\ud83d"}, "finish_reason": null}], "x": 1e400}',
+        '{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", '
+        '"choices": [{"index": 0, "delta": {"content": "\\ud83d"}, "finish_reason": null}], "x": 1e400}',
         chunk({}, "stop", usage=USAGE),
     )
     assert judge(Exchange(body)).ok

@@ -16,12 +16,12 @@ from __future__ import annotations
 import json
 import re
 import tracemalloc
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conformance.sse import MAX_LINE, Block, Event, SSEParser, parse
 

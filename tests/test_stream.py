@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from conformance import Exchange
 from conformance.profiles import get_profile
-from conformance.stream import ANNOTATION, BAD, CHUNK, ERROR, decode
+from conformance.stream import KIND_ANNOTATION, KIND_BAD, KIND_CHUNK, KIND_ERROR, decode
 
 from .conftest import USAGE, chunk, stream_body, text_stream
 
@@ -22,10 +21,10 @@ def test_classification() -> None:
     annotation = {"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": []}
     body = stream_body(annotation, chunk({"role": "assistant"}), "nope", err) + b"data: {}\n\n"
     s = decode(Exchange(body), OPENAI)
-    assert [i.kind for i in s.items] == [ANNOTATION, CHUNK, BAD, ERROR]
+    assert [i.kind for i in s.items] == [KIND_ANNOTATION, KIND_CHUNK, KIND_BAD, KIND_ERROR]
     assert s.done is not None and len(s.after_done) == 1
     s = decode(Exchange(body), SANSA)  # no annotations under sansa
-    assert [i.kind for i in s.items] == [CHUNK, CHUNK, BAD, ERROR]
+    assert [i.kind for i in s.items] == [KIND_CHUNK, KIND_CHUNK, KIND_BAD, KIND_ERROR]
 
 
 def test_assembles_text_reasoning_and_usage() -> None:
@@ -101,17 +100,17 @@ def test_an_error_that_reads_as_false_is_no_error_event() -> None:
     markers = [None, False, 0, 0.0, "", {}, []]
     body = stream_body(*(chunk({"content": "x"}, error=m) for m in markers))
     s = decode(Exchange(body), SANSA)
-    assert [i.kind for i in s.items] == [CHUNK] * len(markers) and not s.errors
+    assert [i.kind for i in s.items] == [KIND_CHUNK] * len(markers) and not s.errors
     for truthy in ({"message": "x"}, "boom", 1, True, ["x"]):
         s = decode(Exchange(stream_body(chunk({"content": "x"}, error=truthy))), SANSA)
-        assert [i.kind for i in s.items] == [ERROR], truthy
+        assert [i.kind for i in s.items] == [KIND_ERROR], truthy
 
 
 def test_nan_and_infinity_are_not_json_whichever_decoder_reads_them() -> None:
     for constant in ("NaN", "Infinity", "-Infinity"):
         for payload in (f'{{"x": {constant}}}', f'{{"choices": [], "u": [1, {constant}]}}'):
             (item,) = decode(Exchange(stream_body(payload)), SANSA).items
-            assert item.kind == BAD and constant in (item.problem or ""), (payload, item.problem)
+            assert item.kind == KIND_BAD and constant in (item.problem or ""), (payload, item.problem)
     # what orjson refuses but JSON allows still decodes (an escaped lone surrogate, 1e400)
     (item,) = decode(Exchange(stream_body('{"a": "\\ud83d", "b": 1e400}')), SANSA).items
-    assert item.kind == CHUNK
+    assert item.kind == KIND_CHUNK

@@ -21,8 +21,9 @@ import selectors
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .app import Reading, skipped
 

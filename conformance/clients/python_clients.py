@@ -23,7 +23,7 @@ MESSAGES = [{"role": "user", "content": "replay"}]
 def _http(pieces: Sequence[bytes], status: int, content_type: str, hx: Any = httpx) -> Any:
     """A client of the HTTP library ``hx`` whose transport answers with the pieces."""
 
-    class Pieces(hx.SyncByteStream):  # type: ignore[misc,name-defined]
+    class Pieces(hx.SyncByteStream):  # type: ignore[misc]  # hx is Any (httpx or httpx2): the base class is untyped
         def __iter__(self) -> Iterator[bytes]:
             yield from pieces
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..profiles import OFF, PROFILES, USAGE_POLICIES, WARN, Override, Profile, Quirk, split_path
+from ..profiles import DEMOTE, PROFILES, SWITCH_OFF, USAGE_POLICIES, Override, Profile, Quirk, is_action, split_path
 
 __all__ = ["builtin_path", "load_file"]
 
@@ -99,16 +99,16 @@ def _overrides(data: dict[str, Any], f: _File, name: str, base: Profile) -> tupl
             raise f.error(where, 'must be a table: { action = "off" | "warn", reason = "..." }')
         f.known(spec, {"action", "reason"}, where)
         action = f.string(spec, "action", f"{where}.action", required=True)
-        if action not in (OFF, WARN):
+        if not is_action(action):
             raise f.error(f"{where}.action", f'must be "off" (not judged) or "warn" (failures become warnings), not {action!r}')
         reason = f.string(spec, "reason", f"{where}.reason")
         if reason is None:
             raise f.error(f"{where}.reason", "is required: say why this dialect may break the rule")
-        if action == WARN and ids[rule] != "error":
+        if action == DEMOTE and ids[rule] != "error":
             raise f.error(f"{where}.action", f"{rule} is a warning already; switch it off instead")
         out[rule] = Override(rule, action, reason.strip(), name)
     if data.get("usage") == "optional" and "usage.present-last" not in out:
-        out["usage.present-last"] = Override("usage.present-last", OFF, "usage is optional in this dialect", name)
+        out["usage.present-last"] = Override("usage.present-last", SWITCH_OFF, "usage is optional in this dialect", name)
     return tuple(out.values())
 
 

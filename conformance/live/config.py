@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import UsageError
 from ..profiles import get_profile
 from .capture import DEFAULT_MAX_BODY
+from .scenario_names import SCENARIO_NAMES, unknown_scenarios
 
 __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_KEY_ENV", "ENV_PREFIX", "MAX_CONCURRENCY", "Settings", "configured_clients", "load_settings", "parse_concurrency", "parse_size"]
 
@@ -200,8 +201,6 @@ def parse_concurrency(value: Any) -> int:
 
 def _check(merged: dict[str, Any]) -> None:
     """Refuse malformed settings up front, with the setting's name, rather than as 300 tracebacks."""
-    from .scenarios import SCENARIOS
-
     if "timeout" in merged and not (0 < merged["timeout"] < float("inf")):
         raise UsageError(f"timeout must be a positive number of seconds, not {merged['timeout']!r}")
     skip = merged.get("skip")
@@ -210,9 +209,9 @@ def _check(merged: dict[str, Any]) -> None:
     if skip is not None:
         if not isinstance(skip, dict) or not all(isinstance(v, str) for v in skip.values()):
             raise UsageError('skip must be a list of scenario names, or a table of name = "reason"')
-        unknown = set(skip) - set(SCENARIOS)
+        unknown = unknown_scenarios(skip)
         if unknown:
-            raise UsageError(f"skip names unknown scenario(s) {', '.join(sorted(unknown))}; scenarios: {', '.join(SCENARIOS)}")
+            raise UsageError(f"skip names unknown scenario(s) {', '.join(unknown)}; scenarios: {', '.join(SCENARIO_NAMES)}")
     if "clients" in merged:
         from ..clients.names import parse_clients
 

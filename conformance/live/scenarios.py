@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from .config import Settings
+from .scenario_names import SCENARIO_NAMES, unknown_scenarios
 
 __all__ = ["BAD_KEY", "SCENARIOS", "SKIPPED_ON_COMMAND_LINE", "Scenario", "skipping"]
 
@@ -157,6 +158,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+if tuple(SCENARIOS) != SCENARIO_NAMES:  # the settings check skip names against SCENARIO_NAMES
+    raise RuntimeError(f"scenario_names.SCENARIO_NAMES {SCENARIO_NAMES} is not the scenarios' names {tuple(SCENARIOS)}")
 
 
 SKIPPED_ON_COMMAND_LINE = "skipped on the command line"
@@ -166,9 +169,9 @@ def skipping(settings: Settings, names: list[str] | None) -> Settings:
     """The settings with the scenarios named on the command line (``--skip a,b --skip c``)
     added to the configured ``skip`` table; the command line's reason wins for a name in both."""
     wanted = [n.strip() for value in names or [] for n in value.split(",") if n.strip()]
-    unknown = sorted(set(wanted) - set(SCENARIOS))
+    unknown = unknown_scenarios(wanted)
     if unknown:
-        raise UsageError(f"--skip names unknown scenario(s) {', '.join(unknown)}; scenarios: {', '.join(SCENARIOS)}")
+        raise UsageError(f"--skip names unknown scenario(s) {', '.join(unknown)}; scenarios: {', '.join(SCENARIO_NAMES)}")
     if not wanted:
         return settings
     return dataclasses.replace(settings, skip={**settings.skip, **{n: SKIPPED_ON_COMMAND_LINE for n in wanted}})

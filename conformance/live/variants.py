@@ -34,15 +34,14 @@ import json
 import re
 import shlex
 import string
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from hypothesis import HealthCheck, Phase, assume, given, seed, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, Phase, assume, given, seed, settings, strategies as st
 from hypothesis.errors import FlakyFailure, Unsatisfiable
 
 from ..exchange import Exchange

@@ -2,7 +2,7 @@
 
 Each fault edits a ``Wire`` (payloads, headers, framing, write mode) built for a conformant
 answer. ``Fault.rules`` lists every rule id that fails or warns when the fault acts on a
-request of one of its ``scenarios``, judged under profile ``sansa`` (the spec): tests judge
+request of one of its answer ``kinds``, judged under profile ``sansa`` (the spec): tests judge
 the endpoint's output with the checker and demand exactly that set. On a request of any
 other kind the fault does nothing and the stream stays conformant.
 """

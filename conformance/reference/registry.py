@@ -24,13 +24,14 @@ class Fault:
     """One way to break a stream (or, ``legal``, to frame it awkwardly but correctly).
 
     ``rules``: every rule id that fails or warns when the fault acts, judged under profile
-    ``sansa``; ``scenarios``: the answer kinds it acts on (``ALL_KINDS``).
+    ``sansa``; ``kinds``: the answer kinds it acts on (``ALL_KINDS``). Answer kinds are not
+    live scenario names: the kind ``tools`` answers the live scenario ``tool-call``.
     """
 
     name: str
     description: str
     rules: tuple[str, ...]
-    scenarios: tuple[str, ...]
+    kinds: tuple[str, ...]
     legal: bool = False
     # acts only on some requests of its kinds (says which): fixed scenarios may not trigger
     # it; generated request variants must find it
@@ -51,14 +52,14 @@ FAULTS: dict[str, Fault] = {}
 
 
 def fault(
-    name: str, description: str, rules: tuple[str, ...], scenarios: tuple[str, ...], legal: bool = False, conditional: str | None = None
+    name: str, description: str, rules: tuple[str, ...], kinds: tuple[str, ...], legal: bool = False, conditional: str | None = None
 ) -> Callable[[Transform], Transform]:
     """Register a transformation under ``name``; a duplicate name is a programming error."""
 
     def register(fn: Transform) -> Transform:
         if name in FAULTS:
             raise ValueError(f"duplicate fault {name!r}")
-        FAULTS[name] = Fault(name, description, rules, scenarios, legal, conditional)
+        FAULTS[name] = Fault(name, description, rules, kinds, legal, conditional)
         _TRANSFORMS[name] = fn
         return fn
 
@@ -67,7 +68,7 @@ def fault(
 
 def apply_fault(name: str, wire: Wire, ctx: FaultContext, kind: str) -> bool:
     """Apply fault ``name`` if it acts on answers of ``kind``; True when it did."""
-    if kind not in FAULTS[name].scenarios:
+    if kind not in FAULTS[name].kinds:
         return False
     _TRANSFORMS[name](wire, ctx)
     return True

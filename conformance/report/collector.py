@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from .. import __version__
-from ..clients.matrix import cells
 from ..baseline import annotate, compare, render_text, statuses_of
+from ..clients.matrix import cells
 from ..rules import all_rules
 from .html import render
 
@@ -77,7 +77,7 @@ class ComplianceCollector:
         doc = {
             "format": COMPLIANCE_FORMAT,
             "suite": {"name": "sse-conformance", "version": __version__},
-            "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             **self.meta,
             # green only when something was judged and nothing failed: a run where every
             # item crashed, or nothing was captured, is not a conforming endpoint

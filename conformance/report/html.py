@@ -224,10 +224,14 @@ def exchanges(doc: dict[str, Any]) -> str:
 
 def rule_list() -> str:
     rows = "".join(
-        f"<tr><td>{_e(r.id)}</td><td>{_e(r.severity_text)}</td><td>{_e(r.section if r.section == 'suite' else f'{r.section}. {SECTIONS[r.section]}')}</td><td>{_e(r.title)}</td></tr>"
+        f"<tr><td>{_e(r.id)}</td><td>{_e(r.severity_text)}</td>"
+        f"<td>{_e(r.section if r.section == 'suite' else f'{r.section}. {SECTIONS[r.section]}')}</td><td>{_e(r.title)}</td></tr>"
         for r in all_rules()
     )
-    return f'<div class="sse"><details><summary>The rules ({len(all_rules())})</summary><table><tr><th>rule</th><th>severity</th><th>section</th><th>what must hold</th></tr>{rows}</table></details></div>'
+    return (
+        f'<div class="sse"><details><summary>The rules ({len(all_rules())})</summary>'
+        f"<table><tr><th>rule</th><th>severity</th><th>section</th><th>what must hold</th></tr>{rows}</table></details></div>"
+    )
 
 
 def _groups() -> list[str]:

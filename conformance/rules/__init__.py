@@ -11,19 +11,23 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
-from ..findings import ERROR, WARNING, Violation
+from ..findings import ERROR, WARNING, Severity, Violation
 
 if TYPE_CHECKING:
     from ..stream import Stream
 
-__all__ = ["REGISTRY", "Rule", "all_rules", "get_rule", "rule"]
+__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "get_rule", "rule"]
 
 Check = Callable[["Stream"], Iterable[Violation]]
 Applies = Callable[["Stream"], "str | None"]
 
-STREAM, PRESTREAM, ANY = "stream", "pre-stream", "any"
+# What a rule judges: a streamed answer (2xx), a pre-stream error answer (non-2xx), or both.
+Scope = Literal["stream", "pre-stream", "any"]
+STREAM: Final = "stream"
+PRESTREAM: Final = "pre-stream"
+ANY: Final = "any"
 
 SECTIONS = {
     "1": "Request",
@@ -44,13 +48,13 @@ SECTIONS = {
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
-    severity: str
+    severity: Severity
     section: str  # spec section number, or "suite"
     title: str  # one line: what must hold
     why: str  # why it matters, which clients break
     check: Check
     applies: Applies | None = None
-    scope: str = STREAM
+    scope: Scope = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
     live: bool = False  # judged only from what a live run records (timings, provoked cause)
     without_response: bool = False  # judged even when no response arrived at all
@@ -84,9 +88,9 @@ def rule(
     section: str,
     title: str,
     why: str,
-    severity: str = ERROR,
+    severity: Severity = ERROR,
     applies: Applies | None = None,
-    scope: str = STREAM,
+    scope: Scope = STREAM,
     profiles: Iterable[str] = ("sansa", "openai"),
     live: bool = False,
     without_response: bool = False,

@@ -4,13 +4,12 @@ endpoint that refuses the plain request is one clear failure with its likely cau
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..exchange import Exchange
 from ..findings import Violation
 from ..stream import Stream
 from . import ANY, rule
-
 
 PLAIN = "text"  # the live scenario every other one builds on
 
@@ -116,7 +115,8 @@ def _usable_applies(stream: Stream) -> str | None:
     "run.endpoint-usable",
     section="suite",
     title="The endpoint answers the plain text request with a stream (and does not rate-limit the run away).",
-    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause beats a page of rules that could not be judged.",
+    why="Every other scenario builds on the plain request: when a wrong key, URL or model refuses it, one clear failure with the cause "
+    "beats a page of rules that could not be judged.",
     scope=ANY,
     applies=_usable_applies,
     without_response=True,
@@ -135,7 +135,7 @@ def _has_reasoning(stream: Stream) -> bool:
 
 
 # What each live scenario provokes, and how to see it in the answer.
-EXERCISED = {
+EXERCISED: dict[str, tuple[str, Callable[[Stream], bool]]] = {
     "tool-call": ("a tool call (the request forced one)", lambda s: any(m.tool_entries for m in s.message.values())),
     "parallel-tools": (
         "tool calls (the request asked for two or more, in parallel)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from operator import attrgetter, methodcaller
+from typing import Any
 
 from ..findings import Violation
 from ..schemas import get_schema
@@ -134,7 +135,7 @@ def finish_reason_enum(stream: Stream) -> Iterator[Violation]:
                 )
 
 
-def _has_payload(delta: dict) -> bool:
+def _has_payload(delta: dict[str, Any]) -> bool:
     content = delta.get("content")
     tool_calls = delta.get("tool_calls")
     return bool(

@@ -34,15 +34,18 @@ CLIENTS = [
     Client("openai-python", "openai-python's raw iteration (create(stream=True))", "all",
            why="The most used Python client; raw iteration parses each event as JSON and raises on anything else (an empty data after a dataless block)."),
     Client("openai-python-stream", "openai-python's chat.completions.stream() accumulator", "all",
-           why="The accumulator merges delta lists by index and overwrites the snapshot's top-level fields with each chunk's: entries without index raise, a chunk after the usage chunk resets usage."),
+           why="The accumulator merges delta lists by index and overwrites the snapshot's top-level fields with each chunk's: "
+               "entries without index raise, a chunk after the usage chunk resets usage."),
     Client("httpx-sse", "httpx-sse (iter_sse + json.loads)", "all",
            why="The common hand-written Python consumer: after one id: line every blank line dispatches an empty event, and a leading BOM loses the first event."),
     Client("openai-node", "openai-node's raw iteration (create({stream: true}))", "all",
            why="The most used Node client; raw iteration parses each event as JSON."),
     Client("openai-node-stream", "openai-node's ChatCompletionStream accumulator (stream())", "none",
-           why="ChatCompletionStream copies any extra choice field (message) over the accumulated message and each chunk's top-level fields over the snapshot; it does not accumulate reasoning fields (not compared)."),
+           why="ChatCompletionStream copies any extra choice field (message) over the accumulated message and each chunk's top-level fields "
+               "over the snapshot; it does not accumulate reasoning fields (not compared)."),
     Client("vercel-ai", "the Vercel AI SDK (streamText over @ai-sdk/openai-compatible)", "flat", one_choice=True,
-           why="eventsource-parser waits for an LF after a final CR and never dispatches the last event; the provider reads reasoning_content/reasoning only, and choices[0] only."),
+           why="eventsource-parser waits for an LF after a final CR and never dispatches the last event; "
+               "the provider reads reasoning_content/reasoning only, and choices[0] only."),
 ]
 
 

@@ -53,7 +53,8 @@ def _carried(obj: Any) -> str | None:
     for ch in choices if isinstance(choices, list) else ():
         if not isinstance(ch, dict):
             continue
-        delta = ch.get("delta") if isinstance(ch.get("delta"), dict) else {}
+        raw = ch.get("delta")
+        delta: dict[str, Any] = raw if isinstance(raw, dict) else {}
         content = delta.get("content")
         if content is not None and content != "":
             return f"content {show(content, 20)}"

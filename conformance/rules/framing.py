@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Violation
-from ..stream import BAD, Stream
+from ..stream import KIND_BAD, Stream
 from . import rule
 from ._util import show
 
@@ -57,7 +57,7 @@ def utf8(stream: Stream) -> Iterator[Violation]:
 )
 def json_payload(stream: Stream) -> Iterator[Violation]:
     for item in stream.items:
-        if item.kind == BAD:
+        if item.kind == KIND_BAD:
             yield Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event)
 
 

@@ -25,9 +25,8 @@ def _response_schema(stream: Stream) -> dict[str, Any] | None:
     fmt = (stream.exchange.request or {}).get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         js = fmt.get("json_schema")
-        if isinstance(js, dict) and isinstance(js.get("schema"), dict):
-            return js["schema"]
-        return {}
+        schema = js.get("schema") if isinstance(js, dict) else None
+        return schema if isinstance(schema, dict) else {}
     return None
 
 
