@@ -72,9 +72,17 @@ def main() -> None:
     fast, slow, sequential = median.values()
     for name, value in median.items():
         print(f"{name:<38} median {value:6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times[name])})")
+    best = {name: min(values) for name, values in times.items()}
     ratio = slow / fast
-    print(f"slow / fast at concurrency {shown}: {ratio:.2f} (target <= {TARGET}; one after another it was 3.6)  {'OK' if ratio <= TARGET else 'OVER TARGET'}")
-    print(f"50 ms/event: concurrency 1 / concurrency {shown}: {sequential / slow:.2f}x")
+    print(f"slow / fast at concurrency {shown}: {ratio:.2f} of the medians, {best_ratio(best):.2f} of the best runs "
+          f"(target <= {TARGET}; one after another it was 3.6)  {'OK' if ratio <= TARGET else 'OVER TARGET'}")
+    print(f"50 ms/event: concurrency 1 / concurrency {shown}: {sequential / slow:.2f}x of the medians")
+
+
+def best_ratio(best: dict[str, float]) -> float:
+    """slow / fast of each arm's quickest run: the least disturbed, on a shared machine."""
+    fast, slow, _ = best.values()
+    return slow / fast
 
 
 if __name__ == "__main__":

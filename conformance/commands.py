@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
+
 from .baseline import load_baseline
 from .exchange import Exchange
 from .judge import judge
 from .live.ahead import Ahead
-from .live.config import load_settings
+from .live.config import DEFAULT_CONCURRENCY, Settings, load_settings
 from .live.runner import NotSent, new_client, run_scenario, send_ahead
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
@@ -42,7 +44,8 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
     p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
     p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 4MiB)")
-    p.add_argument("--concurrency", metavar="N", help="requests in flight at once (default 4; 1: one after another, as an endpoint serving one request at a time needs)")
+    p.add_argument("--concurrency", metavar="N",
+                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, as an endpoint that serves one request at a time needs)")
 
 
 def reference_profile(profile: str | None) -> str:
@@ -277,6 +280,22 @@ def model_folder(model: str) -> str:
     return name or "_"
 
 
+@contextmanager
+def _sent_ahead(client: httpx.Client, settings: Settings) -> Iterator[None]:
+    """With concurrency, every scenario is captured ahead, N at a time, canaries first
+    (live/ahead.py); the loop then takes each capture in turn."""
+    if settings.concurrency <= 1:
+        yield
+        return
+    ahead = Ahead(client, settings.concurrency)
+    send_ahead(client, ahead)
+    try:
+        ahead.start([(s, scenario) for s in settings.per_model() for name, scenario in SCENARIOS.items() if name not in settings.skip])
+        yield
+    finally:
+        ahead.close()
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = skipping(
         load_settings(
@@ -294,12 +313,7 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if len(folders) < len(settings.all_models):
         err.write(f"sse-conformance: models {', '.join(settings.all_models)} would share a folder: rename one\n")
         return 2
-    with new_client() as client:
-        ahead = None
-        if settings.concurrency > 1:  # every scenario captured ahead, N at a time, canaries first
-            ahead = Ahead(client, settings.concurrency)
-            send_ahead(client, ahead)
-            ahead.start([(s, scenario) for s in settings.per_model() for name, scenario in SCENARIOS.items() if name not in settings.skip])
+    with new_client() as client, _sent_ahead(client, settings):
         for model_settings in settings.per_model():
             folder = target / model_folder(model_settings.model) if many else target  # one model: today's layout
             for name, scenario in SCENARIOS.items():
@@ -321,8 +335,6 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(f"{shown}: {path} ({state})\n")
                 if changed:
                     err.write(f"sse-conformance: {shown}: redacting the key changes the verdict of {', '.join(changed)}; the recording cannot replay it exactly\n")
-        if ahead is not None:
-            ahead.close()
     out.write(f"replay offline: sse-conformance validate {target}\n")
     if failures:
         err.write(f"sse-conformance: {failures} capture(s) were cut short by the transport (see above)\n")

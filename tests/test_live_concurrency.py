@@ -19,7 +19,7 @@ import pytest
 from conformance.errors import UsageError
 from conformance.exchange import Exchange
 from conformance.live.ahead import Ahead
-from conformance.live.config import Settings, load_settings
+from conformance.live.config import DEFAULT_CONCURRENCY, Settings, load_settings
 from conformance.live.runner import NotSent, RunState, capture_request, new_client, run_scenario, send_ahead
 from conformance.live.scenarios import SCENARIOS
 from conformance.live.variants import explore, generate
@@ -329,7 +329,7 @@ def test_batches_never_exceed_the_budget(serve: Any) -> None:
 
 @pytest.mark.parametrize(
     ("options", "env", "expected"),
-    [({}, {}, 4), ({"concurrency": "2"}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 2), ({}, {"SSE_CONFORMANCE_CONCURRENCY": "8"}, 8)],
+    [({}, {}, DEFAULT_CONCURRENCY), ({"concurrency": "2"}, {"SSE_CONFORMANCE_CONCURRENCY": "5"}, 2), ({}, {"SSE_CONFORMANCE_CONCURRENCY": "5"}, 5)],
 )
 def test_concurrency_is_a_setting(tmp_path: Path, options: dict[str, Any], env: dict[str, str], expected: int) -> None:
     pyproject = tmp_path / "pyproject.toml"

@@ -67,7 +67,11 @@ class Ahead:
         for settings, scenario in scenarios:
             if scenario.name != PLAIN:
                 self._scenarios[(settings.model, scenario.name)] = self._pool.submit(self._dependent, settings, scenario)
-        for settings, requests in variants():
+        try:
+            planned = variants()
+        except Exception:  # nothing sent ahead: the variants item meets the same error and reports it
+            planned = ()
+        for settings, requests in planned:
             self._variants[settings.model] = [(r, self._pool.submit(self._variant, settings, r, i)) for i, r in enumerate(requests, 1)]
 
     def _canary(self, settings: Settings, scenario: Scenario) -> Exchange:

@@ -27,14 +27,16 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_KEY_ENV", "ENV_PREFIX", "MAX_CONCURRE
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
 DEFAULT_REASONING: dict[str, Any] = {"reasoning": {"effort": "low"}}
-# Requests in flight at once (live/ahead.py). 4: after the plain request, a model's other
-# scenarios and its first variants go four at a time, so a run against a slow model takes a
-# few of its slowest answers instead of the sum of all 17. Hosted APIs take far more at once
-# (their lowest rate limits are hundreds of requests a minute; a 429 is retried and holds the
-# other requests back), but an endpoint that serves one request at a time (a local server
-# with one slot) queues them, and a queued request spends its read timeout (30 s) waiting
-# for its headers: with 4 it waits behind at most 3 answers. Such an endpoint wants 1.
-DEFAULT_CONCURRENCY = 4
+# Requests in flight at once (live/ahead.py). 8: a run holds, per model, the plain request
+# (the canary, sent first), 8 scenarios that wait on it and 8 variants by default; with 8 in
+# flight each group goes in one wave, and a run against a slow model costs about two of its
+# slowest answers instead of the sum of all 17 (benchmarks/live_concurrency.py: at 50 ms
+# per event 4 in flight still cost 2.2 times the run at 2 ms, 8 cost 1.3-1.9 times). Hosted
+# APIs take that at once (their lowest rate limits are hundreds of requests a minute; a 429
+# is retried and holds the run's other requests back). An endpoint that serves one request
+# at a time (a local server with one slot) queues them instead, and a queued request spends
+# its read timeout (30 s) waiting for its headers: such an endpoint wants --concurrency 1.
+DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32  # beyond this a conformance run becomes a load test
 
 
