@@ -36,7 +36,7 @@ import httpx
 
 from ..exchange import Exchange
 from .config import Settings
-from .runner import PLAIN, capture_request, refused, run_scenario_now, run_state
+from .runner import PLAIN, ahead_of, capture_request, refused, run_scenario_now, run_state, send_ahead
 from .scenarios import Scenario
 
 __all__ = ["Ahead"]
@@ -116,5 +116,8 @@ class Ahead:
         wait(futures)
 
     def close(self) -> None:
-        """Cancel what has not started; a capture in flight ends at its own limits."""
+        """Cancel what has not started (a capture in flight ends at its own limits) and
+        forget the captures: the run is over."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if ahead_of(self.client) is self:
+            send_ahead(self.client, None)

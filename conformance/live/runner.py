@@ -16,9 +16,9 @@ Several captures may be in flight at once (``--concurrency``, live/ahead.py): th
 then shared between threads, under a lock. The budget counts the time during which at least
 one capture (or a retry's wait) is in progress, not the sum of their durations: it bounds how
 long the run takes, and N captures in flight together take the time of one. Each model's
-canary gates that model's scenarios, and when it is sent concurrently with nothing else, its
-status line decides: a 2xx answer cannot be a refusal (``rules.capture.refusal``), so the
-dependent scenarios go as soon as its headers arrive instead of after its last event.
+canary gates that model's scenarios; sent ahead, its status line already decides: a 2xx
+answer cannot be a refusal (``rules.capture.refusal``), so the dependent scenarios go as
+soon as its headers arrive instead of after its last event.
 """
 
 from __future__ import annotations
@@ -141,9 +141,13 @@ def run_state(client: httpx.Client, settings: Settings) -> RunState:
         return state
 
 
-def send_ahead(client: httpx.Client, ahead: Ahead) -> None:
-    """Register the captures this run sends ahead of its items (live/ahead.py)."""
-    _AHEAD[client] = ahead
+def send_ahead(client: httpx.Client, ahead: Ahead | None) -> None:
+    """Register the captures this run sends ahead of its items (live/ahead.py); None
+    forgets them (the entry would otherwise keep the client, which the Ahead holds, alive)."""
+    if ahead is None:
+        _AHEAD.pop(client, None)
+    else:
+        _AHEAD[client] = ahead
 
 
 def ahead_of(client: httpx.Client) -> Ahead | None:
