@@ -7,12 +7,12 @@ judge what arrived; nothing is judged until every capture sent ahead is complete
 in the main thread would compete with the readers for the GIL and blur their arrival times).
 Capture first, check later, at the scale of the run.
 
-Order, per model: the plain request (the canary) first; the model's other scenarios wait
-for it, as they do one after another (runner.run_scenario_now refuses them when it was
-refused), but a 2xx status line already settles that, so they go as soon as its headers
-arrive. Then, beside them, the model's first batch of request variants (as many as one
-batch holds: N, within the variants budget), which the variants item takes instead of
-sending them again (variants.explore). Every capture draws from the run's time budget and
+Order: each model's plain request (the canary) first; then each model's first batch of
+request variants (as many as one batch holds: N, within the variants budget), which the
+variants item takes instead of sending them again (variants.explore); then the other
+scenarios. Everything after the canary waits for it, as one after another
+(runner.run_scenario_now refuses a scenario when it was refused), but a 2xx status line
+already settles that, so they go as soon as its headers arrive. Every capture draws from the run's time budget and
 honours a 429's wait, as before (runner.RunState).
 
 Memory: the pool has N threads, so at most N captures are in flight, each keeping at most
@@ -57,22 +57,25 @@ class Ahead:
         self._gates: dict[str, threading.Event] = {}  # model -> set once its canary settles
 
     def start(self, scenarios: Sequence[tuple[Settings, Scenario]], variants: Callable[[], Variants] = lambda: ()) -> None:
-        """Send the canaries, then everything else (``variants`` is called in between: the
-        requests are generated while the canaries are on the wire). The pool's queue is
-        first in, first out, so every canary has a thread before any job that waits on it."""
+        """Send the canaries, then the variants (``variants`` is called in between: they are
+        generated while the canaries are on the wire), then the other scenarios. The pool's
+        queue is first in, first out: every canary has a thread before any job that waits on
+        it, and the variants, generated requests with longer answers on average than the
+        fixed scenarios (multi-turn, tools, structured output), start before the short ones:
+        longest first is what keeps the last answer from starting late."""
         for settings, scenario in scenarios:
             if scenario.name == PLAIN:
                 self._gates[settings.model] = threading.Event()
                 self._scenarios[(settings.model, scenario.name)] = self._pool.submit(self._canary, settings, scenario)
-        for settings, scenario in scenarios:
-            if scenario.name != PLAIN:
-                self._scenarios[(settings.model, scenario.name)] = self._pool.submit(self._dependent, settings, scenario)
         try:
             planned = variants()
         except Exception:  # nothing sent ahead: the variants item meets the same error and reports it
             planned = ()
         for settings, requests in planned:
             self._variants[settings.model] = [(r, self._pool.submit(self._variant, settings, r, i)) for i, r in enumerate(requests, 1)]
+        for settings, scenario in scenarios:
+            if scenario.name != PLAIN:
+                self._scenarios[(settings.model, scenario.name)] = self._pool.submit(self._dependent, settings, scenario)
 
     def _canary(self, settings: Settings, scenario: Scenario) -> Exchange:
         gate, state = self._gates[settings.model], run_state(self.client, settings)
