@@ -353,8 +353,10 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
 
 def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = select_rules(args.ids) if args.ids else all_rules()
+    from . import catalogue  # rules ID: where each is defined, and examples from the fixtures
+
     if args.format == "json":
-        json.dump([rule_json(r) for r in rules], out, indent=2)
+        json.dump([rule_json(r) | (catalogue.details_json(r) if args.ids else {}) for r in rules], out, indent=2)
         out.write("\n")
     elif args.format == "markdown":
         out.write(rules_markdown(rules))
@@ -366,7 +368,7 @@ def cmd_rules(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write(f"  Severity: {r.severity_text}. Each finding says which applied and why.\n")
             if r.live:
                 out.write("  Judged from what a live run records (timing, the provoked scenario).\n")
-            out.write("\n")
+            out.write(catalogue.details_text(r) + "\n")
     else:
         width = max(len(r.id) for r in rules)
         for r in rules:

@@ -20,7 +20,7 @@ import pytest
 
 from conformance import Exchange, Timing, all_rules, judge
 from conformance.reference import FAULTS, Fault, create_app, serve_in_thread
-from conformance.reference.faults import ALL_KINDS
+from conformance.reference.faults import ALL_KINDS, ERROR_KINDS
 
 from .conftest import ROOT
 
@@ -138,14 +138,19 @@ def urls() -> Any:
         yield {"sansa": sansa, "openai": openai}
 
 
-def capture(base: str, request: Any, fault: str | None = None, headers: dict[str, str] | None = None) -> Exchange:
-    """POST and read the body as it arrives, stamping arrival times like a live run does."""
+def capture(
+    base: str, request: Any, fault: str | None = None, headers: dict[str, str] | None = None, scenario: str | None = None,
+    client: httpx.Client | None = None,
+) -> Exchange:
+    """POST and read the body as it arrives, stamping arrival times like a live run does
+    (and, given ``scenario``, naming the exchange as the live run names it). Another test
+    module passes its own ``client``: this module's is closed when its tests are done."""
     sent = {**AUTH, **(headers or {})}
     if fault is not None:
         sent["X-Conformance-Fault"] = fault
     body, arrivals, problem = bytearray(), [], None
     start = time.monotonic()
-    with CLIENT.stream("POST", f"{base}/chat/completions", json=request, headers=sent) as resp:
+    with (client or CLIENT).stream("POST", f"{base}/chat/completions", json=request, headers=sent) as resp:
         headers_at = time.monotonic() - start
         try:
             for piece in resp.iter_raw():
@@ -160,6 +165,7 @@ def capture(base: str, request: Any, fault: str | None = None, headers: dict[str
         headers={k.lower(): v for k, v in resp.headers.items()},
         timing=Timing(tuple(arrivals), headers_at),
         problem=problem,
+        scenario=scenario,
     )
 
 
@@ -433,22 +439,68 @@ def test_conformant_scenarios_pass_every_rule(urls: Any, profile: str, kind: str
 BROKEN = [(name, kind) for name, f in FAULTS.items() if not f.legal for kind in f.kinds]
 LEGAL = [(name, kind) for name, f in FAULTS.items() if f.legal for kind in f.kinds]
 
+# How a live run asks for each answer kind, and what it names the exchange: the scenario
+# (the kind `tools` is the live scenario `tool-call`), or `variant` for a generated request.
+LIVE_NAME = {"tools": "tool-call"}
+ERROR_REQUESTS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
+    "bad-key": (ask(), {"Authorization": "Bearer sk-wrong"}),
+    "no-credits": (ask(), {"Authorization": "Bearer sk-no-credits"}),
+    "invalid-params": ({**ask(), "temperature": 9}, {}),
+}
+
+
+# The rules judged only on an exchange a live run names (its scenario, or a variant). A fault
+# that declares one is judged under that name; the others as a recording is (no name), since
+# under the name a fault that spoils the scenario's feature (the length kind's finish) also
+# spoils scenario.exercised, a consequence for the run, not the fault's own rule.
+NAMED = {"scenario.exercised", "request.stream-options-accepted", "request.variant-accepted", "run.endpoint-usable", "error.pre-stream-status"}
+
+
+def live_capture(base: str, kind: str, fault: str | None = None, variant: bool = False, profile: str = "sansa", named: bool = True) -> set[str]:
+    """The rules that fail or warn on the live run's request for ``kind`` (or a generated
+    variant of it), judged as that run judges it: under its scenario name (``named``)."""
+    request, headers = ERROR_REQUESTS.get(kind, (SCENARIOS.get(kind), {}))
+    scenario = ("variant" if variant else LIVE_NAME.get(kind, kind)) if named else None
+    if variant:  # what generated variants find and fixed scenarios do not: a non-ASCII prompt
+        request = {**request, "messages": [{**m, "content": m["content"] + " é"} for m in request["messages"]]}
+    return flagged(capture(base, request, fault=fault, headers=headers, scenario=scenario), profile)
+
+
+def _named(name: str) -> bool:
+    return bool(NAMED & set(FAULTS[name].rules))
+
 
 @pytest.mark.parametrize(("name", "kind"), BROKEN)
 def test_fault_breaks_exactly_its_rules(urls: Any, name: str, kind: str) -> None:
-    request = SCENARIOS[kind]
-    if FAULTS[name].conditional:  # silent on an ASCII prompt, acts on a non-ASCII one
-        assert flagged(capture(urls["sansa"], request, fault=name)) == set()
-        messages = [{**m, "content": m["content"] + " é"} for m in request["messages"]]
-        request = {**request, "messages": messages}
-    ex = capture(urls["sansa"], request, fault=name)
-    assert flagged(ex) == set(FAULTS[name].rules), judge(ex).results
+    named = _named(name)
+    if FAULTS[name].conditional:  # silent on the fixed scenario, acts on a generated variant
+        assert live_capture(urls["sansa"], kind, fault=name, named=named) == set()
+        assert live_capture(urls["sansa"], kind, fault=name, variant=True, named=named) == set(FAULTS[name].rules)
+        return
+    assert live_capture(urls["sansa"], kind, fault=name, named=named) == set(FAULTS[name].rules)
+
+
+def test_the_named_rules_are_judged_only_under_a_name() -> None:
+    """NAMED is what it says: each of those rules is not applicable to an unnamed capture."""
+    refused = Exchange(b'{"error": {"code": "x", "message": "no"}}', ask(), 400, {"content-type": "application/json"})
+    streamed = Exchange(b'data: {"id": "x"}\n\ndata: [DONE]\n\n', ask(), 200, {"content-type": "text/event-stream"})
+    for ex in (refused, streamed):
+        judged = {r.rule for r in judge(ex).results if r.status != "n/a"}
+        assert judged and not judged & NAMED, judged & NAMED
+
+
+@pytest.mark.parametrize("kind", [*ALL_KINDS, *ERROR_KINDS])
+def test_the_live_requests_break_nothing_without_a_fault(urls: Any, kind: str) -> None:
+    """Judged under their live scenario names (where scenario.exercised, run.endpoint-usable and
+    error.pre-stream-status apply), the endpoint's answers pass: a fault's rules are its own."""
+    assert live_capture(urls["sansa"], kind) == set()
+    assert live_capture(urls["sansa"], kind, variant=True) == set() or kind in ERROR_KINDS
 
 
 @pytest.mark.parametrize("name", [n for n, f in FAULTS.items() if not f.legal])
 def test_fault_leaves_other_kinds_alone(urls: Any, name: str) -> None:
-    kind = next(k for k in ALL_KINDS if k not in FAULTS[name].kinds)
-    assert flagged(capture(urls["sansa"], SCENARIOS[kind], fault=name)) == set()
+    kind = next(k for k in (*ALL_KINDS, *ERROR_KINDS) if k not in FAULTS[name].kinds)
+    assert live_capture(urls["sansa"], kind, fault=name) == set()
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -555,7 +607,7 @@ def test_fault_registry() -> None:
     assert all(isinstance(f, Fault) and f.name == name for name, f in FAULTS.items())
     for f in FAULTS.values():
         assert f.description and "\n" not in f.description
-        assert f.kinds and set(f.kinds) <= set(ALL_KINDS)
+        assert f.kinds and set(f.kinds) <= set(ALL_KINDS) | set(ERROR_KINDS)
         assert set(f.rules) <= known, set(f.rules) - known
         assert f.legal == (f.rules == ()), f.name
     assert {n for n, f in FAULTS.items() if f.legal} == {"crlf", "cr", "comments", "data-no-space", "multiline-data", "byte-per-write", "html-content"}
@@ -592,4 +644,5 @@ def test_the_endpoint_never_imports_the_checker() -> None:
 def test_under_openai_a_fault_breaks_nothing_undeclared(urls: Any, name: str, kind: str) -> None:
     """``Fault.rules`` is the sansa verdict; openai forgives some (usage not asked for, errors
     that end the stream) but must never flag a rule the fault does not declare."""
-    assert flagged(capture(urls["openai"], SCENARIOS[kind], fault=name), "openai") <= set(FAULTS[name].rules)
+    variant = FAULTS[name].conditional is not None
+    assert live_capture(urls["openai"], kind, fault=name, variant=variant, profile="openai", named=_named(name)) <= set(FAULTS[name].rules)

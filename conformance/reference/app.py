@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 
 from .events import completion_object, iter_payloads, plan_answer
-from .faults import FAULTS, FaultContext, apply_fault
-from .framing import Wire, frame
+from .faults import FAULTS, FaultContext, apply_fault, error_kind
+from .framing import Wire, error_body, frame
 from .validate import RequestError, validate_request
 
 __all__ = ["DroppedConnection", "ReferenceApp", "create_app", "fault_names"]
@@ -48,14 +48,6 @@ def quiet_dropped_connections() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietDrops) for f in logger.filters):
         logger.addFilter(_QuietDrops())
-
-
-def error_body(profile: str, status: int, code: str, message: str, param: str | None = None) -> bytes:
-    """sansa: {error: {code, message}}; openai: {error: {message, type, param, code}}."""
-    if profile == "openai":
-        kind = {401: "authentication_error", 402: "insufficient_quota"}.get(status, "invalid_request_error")
-        return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
-    return orjson.dumps({"error": {"code": code, "message": message}})
 
 
 class ReferenceApp:
@@ -98,7 +90,7 @@ class ReferenceApp:
             request = validate_request(body)
             faults = self._fault(headers.get(FAULT_HEADER))
         except RequestError as exc:
-            await self._error(send, exc.status, exc.code, exc.message, exc.param)
+            await self._refuse(send, exc, headers.get(FAULT_HEADER))
             return
         answer = plan_answer(request, self.profile)
         if request.get("stream") is not True:
@@ -107,15 +99,32 @@ class ReferenceApp:
         options = request.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         wire = Wire(iter_payloads(answer, self.profile, include_usage))
-        for spec in faults:
-            fault, _, only = spec.partition("@")  # NAME@MODEL: only on requests for that model (a router's one bad route)
-            if not only or request.get("model") == only:
-                apply_fault(fault, wire, FaultContext(request, self.profile), answer.kind)
+        self._apply(faults, wire, request, answer.kind)
+        if wire.refuse is not None:
+            await self._answer(send, wire.refuse[0], wire.content_type, wire.refuse[1])
+            return
         gone = asyncio.ensure_future(receive())  # completes with http.disconnect when the client leaves
         try:
             await self._stream(send, wire, gone)
         finally:
             gone.cancel()
+
+    def _apply(self, faults: tuple[str, ...], wire: Wire, request: dict[str, Any], kind: str) -> None:
+        for spec in faults:
+            fault, _, only = spec.partition("@")  # NAME@MODEL: only on requests for that model (a router's one bad route)
+            if not only or request.get("model") == only:
+                apply_fault(fault, wire, FaultContext(request, self.profile), kind)
+
+    async def _refuse(self, send: Send, exc: RequestError, header: bytes | None) -> None:
+        """A pre-stream error, as a wire the faults of its kind (``ERROR_KINDS``) may bend."""
+        wire = Wire((), content_type="application/json", refuse=(exc.status, error_body(self.profile, exc.status, exc.code, exc.message, exc.param)))
+        try:
+            faults = self._fault(header)
+        except RequestError:  # the header itself was refused: no fault applies to that answer
+            faults = ()
+        self._apply(faults, wire, {}, error_kind(exc.code))
+        assert wire.refuse is not None
+        await self._answer(send, wire.refuse[0], wire.content_type, wire.refuse[1])
 
     def _authorize(self, header: bytes) -> None:
         scheme, _, key = header.decode("latin-1").partition(" ")
@@ -152,7 +161,10 @@ class ReferenceApp:
                 return b"".join(parts)
 
     async def _json(self, send: Send, status: int, body: bytes) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await self._answer(send, status, "application/json", body)
+
+    async def _answer(self, send: Send, status: int, content_type: str, body: bytes) -> None:
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -8,8 +8,8 @@ other kind the fault does nothing and the stream stays conformant.
 """
 
 from . import payload_faults, wire_faults
-from .registry import ALL_KINDS, FAULTS, Fault, FaultContext, apply_fault
+from .registry import ALL_KINDS, ERROR_KINDS, FAULTS, Fault, FaultContext, apply_fault, error_kind
 
 _REGISTERED = (payload_faults, wire_faults)  # importing them is what fills FAULTS, in this order
 
-__all__ = ["ALL_KINDS", "FAULTS", "Fault", "FaultContext", "apply_fault"]
+__all__ = ["ALL_KINDS", "ERROR_KINDS", "FAULTS", "Fault", "FaultContext", "apply_fault", "error_kind"]

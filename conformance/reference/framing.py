@@ -1,8 +1,10 @@
 """Payloads -> bytes on the wire, written by our own framer (never the checker's parser).
 
 ``Wire`` is everything about one response a fault may change besides the payloads: the
-media type, the line ending, comments, ``data:`` style, and how the bytes are written
-(event by event, one byte per write, all at once after a pause, or cut off). The framer
+media type, the line ending, comments, ``data:`` style, a byte-level edit, a block
+before the first event, and how the bytes are written (event by event, one byte per write,
+all at once after a pause, or cut off), or an answer sent instead of the stream (``refuse``:
+a status and a body, for the faults that break pre-stream answers). The framer
 turns each payload into one event's bytes; the writer in ``app.py`` sends them.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["STREAM_CONTENT_TYPE", "Wire", "frame"]
+__all__ = ["STREAM_CONTENT_TYPE", "Wire", "error_body", "frame"]
 
 STREAM_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
@@ -37,6 +39,13 @@ class Wire:
     buffered: float = 0.0  # hold the whole body this long, then send it in one write
     drop: bool = False  # abort the connection after the payloads instead of ending the body
     bom: bool = False  # a UTF-8 BOM before the first byte (legal, yet clients drop the first event)
+    # (old, new): replaced in every framed event's bytes, as a broken transcoder would
+    # (b"\xc3\xa9" -> b"\xe9": the UTF-8 of é becomes its Latin-1 byte, not UTF-8)
+    mangle: tuple[bytes, bytes] | None = None
+    preamble: str | None = None  # the lines of one block written before the first event ("event: ping")
+    # (status, body): answer this instead of the stream, in ``content_type`` (a refused
+    # request, a gateway's error page); the pre-stream errors are wires of this kind too
+    refuse: tuple[int, bytes] | None = None
 
     def materialize(self) -> list[Any]:
         """The payloads as a list (dicts and ``"[DONE]"``), for faults that edit them in place."""
@@ -55,20 +64,35 @@ def _lines(payload: dict[str, Any] | str, multiline: bool) -> list[str]:
     return [orjson.dumps(payload).decode()]
 
 
+def _bytes(text: str, wire: Wire) -> bytes:
+    data = text.encode()
+    return data if wire.mangle is None else data.replace(*wire.mangle)
+
+
 def frame(wire: Wire) -> Iterator[bytes]:
     """One ``bytes`` per event: optional comment, data lines, the dispatching blank line."""
     prefix = "data: " if wire.data_space else "data:"
     eol = wire.eol
     comment = f"{wire.comment}{eol}" if wire.comment is not None else ""
     previous: str | None = None
-    bom = "\ufeff" if wire.bom else ""  # U+FEFF encodes as EF BB BF
+    head = "\ufeff" if wire.bom else ""  # written before the first event; U+FEFF encodes as EF BB BF
+    if wire.preamble is not None:
+        head += "".join(f"{line}{eol}" for line in wire.preamble.split("\n")) + eol
     for payload in wire.payloads:
         if previous is not None:
-            yield previous.encode()
+            yield _bytes(previous, wire)
         body = "".join(f"{prefix}{line}{eol}" for line in _lines(payload, wire.multiline))
-        previous = f"{bom}{comment}{body}{eol}"
-        bom = ""
+        previous = f"{head}{comment}{body}{eol}"
+        head = ""
     if previous is not None:
         if wire.last_eol is not None:
             previous = previous[: -len(eol)] + wire.last_eol
-        yield previous.encode()
+        yield _bytes(previous, wire)
+
+
+def error_body(profile: str, status: int, code: str, message: str, param: str | None = None) -> bytes:
+    """sansa: {error: {code, message}}; openai: {error: {message, type, param, code}}."""
+    if profile == "openai":
+        kind = {401: "authentication_error", 402: "insufficient_quota"}.get(status, "invalid_request_error")
+        return orjson.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}})
+    return orjson.dumps({"error": {"code": code, "message": message}})

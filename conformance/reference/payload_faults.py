@@ -145,6 +145,37 @@ def _choice_message(wire: Wire, ctx: FaultContext) -> None:
     _finish(ps)["message"] = {"role": "assistant", "content": text}
 
 
+@fault("created-as-string", "Every chunk's created is a string of digits, not an integer.", ("chunk.schema",), TEXT)
+def _created_string(wire: Wire, ctx: FaultContext) -> None:
+    for i in _chunks(ps := wire.materialize()):
+        ps[i]["created"] = str(ps[i]["created"])
+
+
+@fault("id-changes", "The finishing chunk carries another id than the chunks before it.", ("chunk.consistent-id",), TEXT)
+def _id_changes(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    last = ps[_chunks(ps)[-1]]
+    last["id"] = str(last["id"]) + "-2"
+
+
+@fault(
+    "finish-reason-key-missing",
+    "The content chunks' choices leave out the finish_reason key (null until the finish is the spec's form).",
+    ("compat.finish-reason-key",),
+    TEXT,
+)
+def _finish_key_missing(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    for i in _with(ps, "content"):
+        ps[i]["choices"][0].pop("finish_reason", None)
+
+
+@fault("not-json-payload", "A 'data: keep-alive' event (not JSON) after the first chunk.", ("sse.json-payload",), TEXT)
+def _not_json(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    ps.insert(_chunks(ps)[0] + 1, "keep-alive")
+
+
 # ---- [DONE] and mid-stream errors ---------------------------------------------------------
 
 
@@ -215,6 +246,58 @@ def _tool_undeclared(wire: Wire, ctx: FaultContext) -> None:
     _entries(wire.materialize())[0]["function"]["name"] = name
 
 
+@fault(
+    "tool-index-missing",
+    "The entries of tool call 0 carry no index (the whole call still arrives, as Gemini-style streams send it).",
+    ("tools.index",),
+    ("tools",),
+)
+def _tool_index_missing(wire: Wire, ctx: FaultContext) -> None:
+    for entry in _entries(wire.materialize()):
+        del entry["index"]
+
+
+@fault("tool-index-from-one", "Tool-call indexes start at 1, not 0.", ("tools.index-dense",), TOOLS)
+def _tool_index_from_one(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    for i in _with(ps, "tool_calls"):
+        for entry in _delta(ps[i])["tool_calls"]:
+            entry["index"] += 1
+
+
+@fault(
+    "tool-args-off-schema",
+    "Tool call 0's arguments are {}: JSON, but without the properties its declared schema requires.",
+    ("tools.arguments-schema",),
+    TOOLS,
+)
+def _tool_args_off_schema(wire: Wire, ctx: FaultContext) -> None:
+    parts = [e["function"] for e in _entries(wire.materialize()) if e["function"].get("arguments")]
+    for k, part in enumerate(parts):
+        part["arguments"] = "{}" if k == 0 else ""
+
+
+@fault(
+    "tools-ignored",
+    "The tool request is answered in text: each tool-call fragment becomes a word, the choice finishes with stop "
+    "(legal as a stream; the live tool scenarios then exercise nothing).",
+    ("scenario.exercised",),
+    TOOLS,
+)
+def _tools_ignored(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    first = True
+    for i in _chunks(ps):
+        delta = _delta(ps[i])
+        if delta.get("content", "") is None:  # the role delta of a tool answer
+            delta["content"] = ""
+        if "tool_calls" in delta:
+            del delta["tool_calls"]
+            delta["content"] = "Sure" if first else " sure"
+            first = False
+    _finish(ps)["finish_reason"] = "stop"
+
+
 # ---- reasoning and structured output -----------------------------------------------------
 
 
@@ -250,6 +333,34 @@ def _code_fence(wire: Wire, ctx: FaultContext) -> None:
     where = _with(ps, "content")
     _delta(ps[where[0]])["content"] = "```json\n" + _delta(ps[where[0]])["content"]
     _delta(ps[where[-1]])["content"] += "\n```"
+
+
+@fault(
+    "reasoning-detail-untyped",
+    "The reasoning_details items carry no type (sansa; openai streams no reasoning_details).",
+    ("reasoning.schema",),
+    ("reasoning",),
+)
+def _reasoning_untyped(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    for i in _with(ps, "reasoning_details"):
+        for detail in _delta(ps[i])["reasoning_details"]:
+            detail.pop("type", None)
+
+
+@fault(
+    "structured-off-schema",
+    'The content is the JSON object {"answer": "Paris"}: valid JSON, streamed in pieces, but not what the requested schema says.',
+    ("structured.schema",),
+    ("structured",),
+)
+def _structured_off_schema(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    where = _with(ps, "content")
+    text = '{"answer": "Paris"}'
+    size = -(-len(text) // len(where))
+    for k, i in enumerate(where):
+        _delta(ps[i])["content"] = text[k * size : (k + 1) * size]
 
 
 # ---- legal, but hostile to whoever renders it -----------------------------------------

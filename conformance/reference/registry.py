@@ -12,11 +12,19 @@ from typing import Any
 
 from .framing import Wire
 
-__all__ = ["ALL_KINDS", "FAULTS", "TEXT", "TOOLS", "Fault", "FaultContext", "apply_fault", "fault"]
+__all__ = ["ALL_KINDS", "ERROR_KINDS", "FAULTS", "TEXT", "TOOLS", "Fault", "FaultContext", "apply_fault", "error_kind", "fault"]
 
 ALL_KINDS = ("text", "length", "tools", "parallel-tools", "reasoning", "structured", "stream-options")
 TEXT = ("text", "length", "stream-options")  # plain-text answers, whatever else the request set
 TOOLS = ("tools", "parallel-tools")
+# Pre-stream errors are answers too: a fault of one of these kinds bends the error the
+# endpoint gives for that cause (named as the live scenario that provokes it).
+ERROR_KINDS = ("bad-key", "no-credits", "invalid-params")
+
+
+def error_kind(code: str) -> str:
+    """The kind of a pre-stream error, from its error code."""
+    return {"invalid_api_key": "bad-key", "insufficient_credits": "no-credits"}.get(code, "invalid-params")
 
 
 @dataclass(frozen=True)
@@ -24,8 +32,12 @@ class Fault:
     """One way to break a stream (or, ``legal``, to frame it awkwardly but correctly).
 
     ``rules``: every rule id that fails or warns when the fault acts, judged under profile
-    ``sansa``; ``kinds``: the answer kinds it acts on (``ALL_KINDS``). Answer kinds are not
-    live scenario names: the kind ``tools`` answers the live scenario ``tool-call``.
+    ``sansa``; ``kinds``: the answer kinds it acts on (``ALL_KINDS``, or the pre-stream
+    errors' ``ERROR_KINDS``). Answer kinds are not live scenario names: the kind ``tools``
+    answers the live scenario ``tool-call``. A fault whose rules are judged only on what a
+    live run names (scenario.exercised, run.endpoint-usable, error.pre-stream-status,
+    request.*-accepted) lists what the run sees under that name; the others, what a
+    recording of the answer shows.
     """
 
     name: str

@@ -2,14 +2,16 @@
 
 The legal framings are what a careful client must accept (CRLF, lone CR, comments,
 ``data:`` without a space, multi-line data, one byte per write); the others break delivery.
+The refusals answer with an error (or a gateway's page) instead of the stream, or bend the
+endpoint's own pre-stream errors (the ``ERROR_KINDS``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .framing import Wire
-from .payload_faults import _chunks, _delta, _error, _with, cut
+from .framing import Wire, error_body
+from .payload_faults import _chunks, _delta, _error, _non_ascii, _with, cut
 from .registry import ALL_KINDS, TEXT, FaultContext, fault
 
 # ---- headers and delivery -----------------------------------------------------------------
@@ -71,6 +73,75 @@ def _error_trailing_cr(wire: Wire, ctx: FaultContext) -> None:
     cut(ps)
     ps.append(_error(ctx, "error"))
     wire.last_eol = "\r"
+
+
+@fault("not-utf8", "The first word carries an é sent as its Latin-1 byte 0xE9, which is not UTF-8.", ("sse.utf8",), TEXT)
+def _not_utf8(wire: Wire, ctx: FaultContext) -> None:
+    ps = wire.materialize()
+    word = _delta(ps[_with(ps, "content")[0]])
+    word["content"] = "Café " + word["content"]
+    wire.mangle = ("é".encode(), "é".encode("latin-1"))
+
+
+@fault(
+    "dataless-block",
+    "An 'event: ping' block with no data line before the first event (WHATWG dispatches nothing; some clients do).",
+    ("compat.no-dataless-blocks",),
+    TEXT,
+)
+def _dataless_block(wire: Wire, ctx: FaultContext) -> None:
+    wire.preamble = "event: ping"
+
+
+# ---- refusals: an answer instead of the stream, and bent pre-stream errors ----------------
+
+
+def _refuse(wire: Wire, ctx: FaultContext, status: int, code: str, message: str) -> None:
+    wire.content_type = "application/json"
+    wire.refuse = (status, error_body(ctx.profile, status, code, message))
+
+
+@fault(
+    "stream-options-refused",
+    "A request with stream_options is refused: 400 'Unknown parameter: stream_options'.",
+    ("request.stream-options-accepted",),
+    ("stream-options",),
+)
+def _stream_options_refused(wire: Wire, ctx: FaultContext) -> None:
+    _refuse(wire, ctx, 400, "invalid_request", "Unknown parameter: stream_options.")
+
+
+@fault(
+    "unicode-refused",
+    "A request is refused with 400 when a message has a non-ASCII character: a validation bug only generated "
+    "request variants find.",
+    ("request.variant-accepted",),
+    ALL_KINDS,
+    conditional="a message contains a non-ASCII character",
+)
+def _unicode_refused(wire: Wire, ctx: FaultContext) -> None:
+    if _non_ascii(ctx.request):
+        _refuse(wire, ctx, 400, "invalid_request", "messages[0].content: only ASCII is accepted.")
+
+
+GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n"
+
+
+@fault(
+    "gateway-error-page",
+    "The plain text request gets a proxy's 502 HTML page instead of a stream (no JSON error body).",
+    ("error.pre-stream-shape", "run.endpoint-usable"),
+    ("text",),
+)
+def _gateway_page(wire: Wire, ctx: FaultContext) -> None:
+    wire.content_type = "text/html"
+    wire.refuse = (502, GATEWAY_PAGE)
+
+
+@fault("bad-key-400", "A wrong API key is answered 400, not 401 or 403 (the JSON error body stays right).", ("error.pre-stream-status",), ("bad-key",))
+def _bad_key_400(wire: Wire, ctx: FaultContext) -> None:
+    assert wire.refuse is not None, "a bad-key answer is a refusal"
+    wire.refuse = (400, wire.refuse[1])
 
 
 # ---- legal framings: awkward, yet every rule must pass ------------------------------------

@@ -75,7 +75,7 @@ class Rule:
     @property
     def source(self) -> str:
         if self.section == "suite":
-            return "DEVELOPERS.md: bad input is a finding"
+            return "README.md: How it judges (bad input is a finding, never a crash)"
         return f"streaming.md section {self.section} ({SECTIONS[self.section]})"
 
 
