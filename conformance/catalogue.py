@@ -124,7 +124,7 @@ def _shown(path: Path, fixtures: Path) -> str:
 def breaking_example(rule: Rule, fixtures: Path = FIXTURES) -> Example:
     """The smallest recording whose sidecar says it breaks ``rule``, preferring the rule's own
     folder ``violations/<id>/``, with the first finding the rule writes on it."""
-    from .cli import excerpt, location  # the terminal's way of showing a finding (cli imports us lazily)
+    from .formatting import escaped_excerpt as excerpt, location  # how every output shows a finding
 
     if rule.id.startswith("client."):
         return Example(None, CLIENT_REPLAY)
@@ -175,7 +175,7 @@ def conformant_example(rule: Rule, like: Example | None = None, fixtures: Path =
     tool call for tools.*), shown at the event its finding points at, else at its first event.
     Ties, and a rule with no breaking example: the plainest (fewest rules apply), then the
     smallest, preferring recordings whose sidecar says what they show."""
-    from .cli import excerpt, location
+    from .formatting import escaped_excerpt as excerpt, location
 
     if rule.id.startswith("client."):
         return Example(None, CLIENT_REPLAY)

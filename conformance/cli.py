@@ -8,85 +8,31 @@ other files are still judged).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from . import __version__
 from .baseline import compare, failures_of, load_baseline, render_text, statuses_of
 from .errors import ConformanceError, RecordingError, UsageError
-from .findings import FAIL, WARN, Finding, Status, Verdict
-from .github import github_command, print_annotations as _print_annotations
-from .interactions import Skipped, skipped_summary
+from .findings import Verdict
+from .interactions import Contents, Skipped
 from .judge import judge, select_rules
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, read, recording_id
 from .rules import SECTIONS, Rule, all_rules
-
-EXCERPT = 160  # bytes of the offending event shown under a finding
-
-
-def excerpt(body: bytes, finding: Finding) -> str | None:
-    """The offending bytes, escaped so that control characters and bad UTF-8 stay visible.
-
-    Where the finding names a JSON path, the window is moved to the last key of that path
-    inside the event, so a long chunk still shows the part that is wrong.
-    """
-    if finding.offset is None:
-        return None
-    start = finding.offset
-    end = finding.end if finding.end is not None and finding.end > start else start + EXCERPT
-    if finding.path and end - start > EXCERPT:
-        keys = re.findall(r"\.([A-Za-z_][\w-]*)", finding.path)
-        if keys:
-            at = body.find(b'"' + keys[-1].encode() + b'"', start, end)
-            if at > start + EXCERPT // 3:
-                start = at - EXCERPT // 3
-    raw = body[start : min(end, start + EXCERPT)]
-    before = "..." if start > finding.offset else ""
-    after = "..." if end > start + EXCERPT else ""
-    return before + repr(raw)[2:-1] + after
+from .writers import ClientMatrixWriter, GithubWriter, JsonWriter, JudgedExchange, ReportsWriter, Run, StatusesWriter, TextWriter, Writer
 
 
-def location(finding: Finding) -> str:
-    parts = []
-    if finding.event is not None:
-        parts.append(f"event #{finding.event}")
-    if finding.offset is not None:
-        parts.append(f"byte {finding.offset}")
-    if finding.path:
-        parts.append(finding.path)
-    return ", ".join(parts) or "whole exchange"
-
-
-def _print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: Callable[[str], str] | None = None) -> None:
-    failed = [r for r in verdict.results if r.status == FAIL]
-    warned = [r for r in verdict.results if r.status == WARN]
-    state = "ok" if verdict.ok else "FAIL"
-    counts = f"{len(failed)} error rule(s), {len(warned)} warning rule(s)" if failed or warned else "conforms"
-    out.write(f"{path}: {state} [{verdict.profile}] {counts}\n")
-    for result in failed + warned:
-        tag = f"[{mark(result.rule)}] " if mark and result.status == FAIL else ""  # against a baseline: new or known
-        for f in result.findings:
-            out.write(f"  {f.severity:<7} {tag}{f.rule}  ({location(f)})\n")
-            for line in f.message.splitlines():
-                out.write(f"          {line}\n")
-            if f.severity_reason:
-                out.write(f"          Severity: {f.severity_reason}\n")
-            text = excerpt(body, f)
-            if text:
-                out.write(f"          | {text}\n")
-        if result.total > len(result.findings):
-            out.write(f"          ... and {result.total - len(result.findings)} more {result.rule} finding(s)\n")
-
-
-# what _judge_one sends back for one file (from a worker process too): plain data only
-Judged = tuple[str | None, list[bool], Any, list[Skipped], list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Status]]]]
+# What one recording file gives the main process (from a worker process too): plain data only.
+class FileOutcome(NamedTuple):
+    problem: str | None  # the usage error of an unreadable file, for stderr
+    oks: list[bool]  # each exchange's conformance
+    skipped: list[Skipped]  # what a cassette or HAR file held that is not judged
+    pieces: list[Any]  # each writer's piece, in the order of the writers
 
 
 def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple[str, ...]:
@@ -97,21 +43,6 @@ def _requested_clients(args: argparse.Namespace, rules: Sequence[Rule]) -> tuple
     wanted = parse_clients(args.clients) if args.clients is not None else configured_clients()
     kept = {r.id for r in rules}
     return tuple(c for c in wanted if f"client.{c}" in kept)
-
-
-def _print_client_matrix(rows: list[tuple[str, dict[str, dict[str, Any]]]], versions: dict[str, Any], out: TextIO) -> None:
-    from .clients import PIECES_NOTE
-
-    out.write(f"\nClient replay ({PIECES_NOTE}):\n")
-    for name, version in versions.items():
-        out.write(f"  {name:<21} {version}\n")
-    names = list(versions)
-    width = max([len("recording"), *(len(p) for p, _ in rows)])
-    out.write(f"{'recording':<{width}}  " + "  ".join(f"{n:<{max(len(n), 7)}}" for n in names).rstrip() + "\n")
-    for path, row in rows:
-        cols = [row.get(n, {}).get("state", "-").replace("not requested", "-") for n in names]
-        out.write(f"{path:<{width}}  " + "  ".join(f"{c:<{max(len(n), 7)}}" for c, n in zip(cols, names)).rstrip() + "\n")
-    out.write("same: as the spec's reading; differs/raised: see the client.* warnings above; skipped: not applicable here\n")
 
 
 def _clients_or_path(args: argparse.Namespace) -> None:
@@ -129,91 +60,95 @@ def _clients_or_path(args: argparse.Namespace) -> None:
         raise UsageError("validate needs at least one PATH (a .sse file or a directory)")
 
 
-def _judge_one(path: Any, args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Judged:
-    """One recording file: (usage error, each exchange's conformance, the report piece, what
-    was skipped, the client-matrix rows, each exchange's (id, rule statuses) for a baseline).
-    A cassette or HAR file holds several exchanges. The
-    piece is what the chosen format prints for the file (a list of dicts for json, the text
-    otherwise), built here so that a worker process sends back only that, never the decoded
-    streams."""
+def _judge_file(path: Path, profile: str | None, rules: Sequence[Rule], replayer: Any) -> tuple[Contents, list[Verdict]]:
+    """The one place ``validate`` reads and judges: every exchange of one recording file (a
+    cassette or HAR file holds several), replayed through the clients first when asked.
+    Raises RecordingError for a file that cannot be read."""
+    contents = read(path)
+    return contents, [judge(r.exchange, profile, rules, replayer.replay(r.exchange) if replayer is not None else None) for r in contents.exchanges]
+
+
+def _outcome(path: Path, profile: str | None, rules: Sequence[Rule], writers: Sequence[Writer], root: Path, replayer: Any = None) -> FileOutcome:
+    """One file judged once, and each writer's piece of it."""
     try:
-        contents = read(path)
+        contents, verdicts = _judge_file(path, profile, rules, replayer)
     except RecordingError as exc:  # this file is a usage error; the others are still judged
-        piece = github_command("error", str(path), 1, None, "unreadable recording", str(exc)) if args.format == "github" else None
-        return f"sse-conformance: {exc}\n", [], piece, [], [], []
-    except Exception as exc:  # never a traceback: a file we cannot even read is that file's error
-        return f"sse-conformance: {path}: cannot read: {type(exc).__name__}: {exc}\n", [], None, [], [], []
-    file_id = recording_id(Path(path), getattr(args, "root", None) or Path.cwd())  # the id validate --reports writes
-    known = getattr(args, "known", None)
-    statuses: list[tuple[str, dict[str, Status]]] = []
-    oks: list[bool] = []
-    entries: list[dict[str, Any]] = []
-    rows: list[tuple[str, dict[str, Any]]] = []
-    text = io.StringIO()
-    if args.format == "text":
-        for s in contents.skipped:
-            text.write(f"{s.id}: skipped: {s.reason}\n")
-    for recorded in contents.exchanges:
-        readings = replayer.replay(recorded.exchange) if replayer is not None else None
-        verdict = judge(recorded.exchange, args.profile, rules, readings)
-        oks.append(verdict.ok)
-        exchange_id = file_id + (recorded.id[len(str(path)):] if recorded.id.startswith(str(path)) else "")
-        statuses.append((exchange_id, verdict.statuses()))
-
-        def mark(rule: str, exchange_id: str = exchange_id) -> str:
-            return "known" if known is not None and (exchange_id, rule) in known else "new"
-
-        row = _client_row(verdict) if replayer is not None else None
-        if row is not None:
-            rows.append((recorded.id, row))
-        if args.format == "json":
-            entries.append({
-                **({"clients": row} if row is not None else {}),
-                "path": recorded.id,
-                "ok": verdict.ok,
-                "profile": verdict.profile,
-                "dialect": verdict.dialect,
-                "findings": [f.to_json() for f in verdict.findings],
-                "rules": verdict.statuses(),
-            })
-        elif args.format == "github":
-            _print_annotations(recorded, verdict, text)
-        else:
-            _print_verdict(recorded.id, recorded.exchange.body, verdict, text, mark if known is not None else None)
-    return None, oks, entries if args.format == "json" else text.getvalue(), list(contents.skipped), rows, statuses
+        return FileOutcome(f"sse-conformance: {exc}\n", [], [], [w.unreadable(str(path), str(exc)) for w in writers])
+    except Exception as exc:  # never a traceback: a file we cannot even read (or, a bug, judge) is that file's error
+        return FileOutcome(f"sse-conformance: {path}: cannot read or judge: {type(exc).__name__}: {exc}\n", [], [], [None] * len(writers))
+    file_id = recording_id(Path(path), root)  # the id validate --reports writes
+    given = str(path)
+    judged = [JudgedExchange(r, v, file_id + (r.id[len(given):] if r.id.startswith(given) else "")) for r, v in zip(contents.exchanges, verdicts)]
+    return FileOutcome(None, [v.ok for v in verdicts], list(contents.skipped), [w.judged(contents, judged) for w in writers])
 
 
-# A worker's own copy of the arguments and rules, set once per process by the pool initializer.
-_WORKER: tuple[argparse.Namespace, list[Rule]] | None = None
+# A worker's own copy of what judging needs, set once per process by the pool initializer.
+_WORKER: tuple[str | None, list[Rule], list[Writer], Path, Any] | None = None
 
 
-def _init_worker(args: argparse.Namespace) -> None:
+def _init_worker(profile: str | None, select: list[str] | None, ignore: list[str] | None, writers: list[Writer], root: Path,
+                 clients: tuple[str, ...]) -> None:
+    """With --clients each worker replays through its own clients: its own Node process,
+    closed when the worker exits (multiprocessing runs the finalizer; atexit would not run)."""
     global _WORKER
-    _WORKER = (args, select_rules(args.select, args.ignore))
+    replayer = None
+    if clients:
+        from multiprocessing.util import Finalize
+
+        from .clients import Replayer
+
+        replayer = Replayer(clients)
+        Finalize(None, replayer.close, exitpriority=10)
+    _WORKER = (profile, select_rules(select, ignore), writers, root, replayer)
 
 
-def _judge_in_worker(path: Any) -> Judged:
+def _in_worker(path: Path) -> FileOutcome:
     assert _WORKER is not None
-    return _judge_one(path, *_WORKER)
+    profile, rules, writers, root, replayer = _WORKER
+    return _outcome(path, profile, rules, writers, root, replayer)
 
 
-def _judged(paths: list[Any], args: argparse.Namespace, rules: Sequence[Rule], replayer: Any = None) -> Iterator[Judged]:
-    """Each path's result, in input order: in this process (-j 1, a single file, or client
-    replay, whose one Node process serves the whole run), or from a pool of processes fed
-    chunked lists of paths (recordings are independent of each other)."""
-    jobs = min(args.jobs or os.cpu_count() or 1, len(paths))
-    if jobs <= 1 or replayer is not None:
+def _jobs(requested: int | None, files: int) -> int:
+    """-j N, else the cores this process may use; never more processes than files."""
+    if requested is None:
+        cpu_count = getattr(os, "process_cpu_count", None)  # Python 3.13+: honours the affinity mask
+        if cpu_count is not None:
+            requested = cpu_count() or 1
+        elif hasattr(os, "sched_getaffinity"):
+            requested = len(os.sched_getaffinity(0)) or 1
+        else:
+            requested = os.cpu_count() or 1
+    return max(1, min(requested, files))
+
+
+def _outcomes(paths: list[Path], args: argparse.Namespace, rules: Sequence[Rule], writers: list[Writer], root: Path,
+              replayer: Any = None) -> Iterator[FileOutcome]:
+    """Each path's outcome, in input order: in this process (-j 1 or a single file), or from a
+    pool of processes fed chunked lists of paths (recordings are independent of each other).
+    With client replay each worker has its own replayer (and Node process); this process's
+    replayer then only names the versions."""
+    jobs = _jobs(args.jobs, len(paths))
+    if jobs <= 1:
         for path in paths:
-            yield _judge_one(path, args, rules, replayer)
+            yield _outcome(path, args.profile, rules, writers, root, replayer)
         return
+    import gc
     from concurrent.futures import ProcessPoolExecutor
 
-    chunk = max(1, min(64, len(paths) // (jobs * 8)))  # enough chunks to even out the load
-    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args,))
+    # chunks of paths: one round trip per chunk, not per file, yet ~16 chunks per worker so
+    # that the last ones even out the load (900 small files: 28 files, ~35 ms, per chunk)
+    chunk = max(1, min(32, len(paths) // (jobs * 16)))
+    pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(args.profile, args.select, args.ignore, writers, root,
+                                                                              replayer.clients if replayer is not None else ()))
+    # Forked workers share this process's memory until they write to it, and the collector
+    # writes to every object it scans: frozen objects are never scanned, so the workers copy
+    # fewer pages (the pool's CPU overhead on 900 small files: ~25% -> ~6%).
+    gc.freeze()
     try:
-        yield from pool.map(_judge_in_worker, paths, chunksize=chunk)
+        yield from pool.map(_in_worker, paths, chunksize=chunk)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -232,70 +167,57 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _validate(args, rules, out, err, None)
 
 
+def _writers(args: argparse.Namespace, rules: Sequence[Rule], known: frozenset[tuple[str, str]] | None, replayer: Any) -> tuple[list[Writer], StatusesWriter | None]:
+    """The writers this run asks for, in the order they finish: the client matrix before the
+    text totals, the reports last (they say where they are)."""
+    writers: list[Writer] = []
+    statuses = StatusesWriter() if args.baseline else None
+    if statuses is not None:
+        writers.append(statuses)
+    if replayer is not None and args.format == "text":
+        writers.append(ClientMatrixWriter())
+    if args.format == "json":
+        writers.append(JsonWriter(clients=replayer is not None))
+    elif args.format == "github":
+        writers.append(GithubWriter())
+    else:
+        writers.append(TextWriter(known))
+    if args.reports:
+        selected = None if args.select is None and args.ignore is None else frozenset(r.id for r in rules)
+        writers.append(ReportsWriter(args.reports, args.profile, replayer.clients if replayer is not None else (), args.baseline,
+                                     selected, to_err=args.format == "json"))
+    return writers, statuses
+
+
 def _validate(args: argparse.Namespace, rules: Sequence[Rule], out: TextIO, err: TextIO, replayer: Any) -> int:
-    matrix: list[tuple[str, dict[str, Any]]] = []
     base = statuses_of(load_baseline(args.baseline)) if args.baseline else None
-    known = failures_of(base) if base is not None else set()
-    current: dict[str, dict[str, Status]] = {}
-    code = 0
-    report: list[dict[str, Any]] = []
-    skipped: list[Skipped] = []
-    judged = conforming = 0
-    paths: list[Any] = []
+    known = frozenset(failures_of(base)) if base is not None else None
+    writers, statuses = _writers(args, rules, known, replayer)
+    run = Run()
+    problems = failed = False
     for raw in args.paths:
         try:
-            paths.extend(iter_recordings([raw]))
+            run.paths.extend(iter_recordings([raw]))
         except RecordingError as exc:
             err.write(f"sse-conformance: {exc}\n")
-            code = 2
-    args.known, args.root = (frozenset(known) if base is not None else None), Path.cwd()  # workers mark new/known
-    for problem, oks, piece, skips, rows, statuses in _judged(paths, args, rules, replayer):
-        skipped.extend(skips)
-        if problem is not None:
-            err.write(problem)
-            if piece:
-                out.write(piece)
-            code = 2
-            continue
-        judged += len(oks)
-        conforming += sum(oks)
-        matrix.extend(rows)
-        current.update(statuses)
-        if not all(oks) and code == 0 and base is None:
-            code = 1
-        if args.format == "json":
-            report.extend(piece)
-        else:
-            out.write(piece)
-    versions = replayer.versions() if replayer is not None else {}
-    comparison = compare(base, current, args.baseline) if base is not None else None
-    if comparison is not None and comparison.new and code == 0:
-        code = 1  # against a baseline only a new failure fails
-    if args.format == "json":
-        document: dict[str, Any] = {"fixtures": report}
-        if skipped:
-            document["skipped"] = [{"path": s.id, "kind": s.kind, "reason": s.reason} for s in skipped]
-        if replayer is not None:
-            from .clients import PIECES_NOTE
-
-            document["clients"] = {"versions": versions, "pieces": PIECES_NOTE}
-        if comparison is not None:
-            document["baseline"] = comparison.to_json()
-        json.dump(document, out, indent=2, ensure_ascii=False)
-        out.write("\n")
-    else:
-        if replayer is not None and matrix and args.format == "text":
-            _print_client_matrix(matrix, versions, out)
-        tail = f"; {skipped_summary(skipped)}" if skipped else ""
-        out.write(f"\n{judged} recording(s): {conforming} conform, {judged - conforming} fail{tail}\n")
-        if comparison is not None:
-            out.write(render_text(comparison))
-    if args.reports and paths:
-        from .commands import write_recording_reports
-
-        write_recording_reports([str(p) for p in paths], args.profile, args.reports, err if args.format == "json" else out,
-                                clients=replayer.clients if replayer is not None else (), baseline=args.baseline)
-    return code
+            problems = True
+    for outcome in _outcomes(run.paths, args, rules, writers, Path.cwd(), replayer):
+        run.skipped.extend(outcome.skipped)
+        if outcome.problem is not None:
+            err.write(outcome.problem)
+            problems = True
+        run.judged += len(outcome.oks)
+        run.conforming += sum(outcome.oks)
+        failed = failed or not all(outcome.oks)
+        for writer, piece in zip(writers, outcome.pieces):
+            writer.take(piece, out)
+    run.versions = replayer.versions() if replayer is not None else None
+    if base is not None and statuses is not None:
+        run.comparison = compare(base, statuses.current, args.baseline)
+        failed = bool(run.comparison.new)  # against a baseline only a new failure fails
+    for writer in writers:
+        writer.finish(run, out, err)
+    return 2 if problems else 1 if failed else 0
 
 
 def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -304,13 +226,6 @@ def cmd_summary(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .summary import write_summary
 
     return write_summary(Path(args.report), out, err)
-
-
-def _client_row(verdict: Verdict) -> dict[str, dict[str, Any]]:
-    from .clients import cells
-
-    results = {r.rule: {"status": r.status, "reason": r.reason, "findings": [f.to_json() for f in r.findings]} for r in verdict.results}
-    return cells(results)
 
 
 def cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -397,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--format", choices=("text", "json", "github"), default="text",
                      help="github: workflow-command annotations (::error file=...,line=...::) on the recording's lines")
     val.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
-                     help="judge files in N processes (default: the machine's cores; 1: in this process); output and exit code do not depend on it")
+                     help="judge files in N processes (default: the cores this process may use; 1: in this process); output and exit code do not depend on it")
     val.add_argument("--reports", metavar="DIR", help="also write report.html, compliance.json and junit.xml into DIR")
     val.add_argument("--clients", nargs="?", const="all", default=None, metavar="LIST",
                      help="also replay every stream through real clients and compare (all, python, node, or names; "

@@ -224,11 +224,13 @@ def _unknown_faults(values: list[str] | None) -> str | None:
     return next((name for name in fault_names(values) if name.partition("@")[0] not in FAULTS), None)
 
 
-def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, clients: tuple[str, ...] = (), baseline: str | None = None) -> int:
+def write_recording_reports(paths: list[str], profile: str | None, reports: str, out: TextIO, clients: tuple[str, ...] = (), baseline: str | None = None,
+                            prejudged: object = None) -> int:
     """``validate --reports DIR``: the same report.html / compliance.json / junit.xml as a
     live run, through the plugin's ``--sse-fixtures`` items (pytest in-process). validate
     prints its own verdicts: pytest's output (and the plugin's summary) is kept off stdout,
-    where it would also break ``--format json``, and shown only when pytest fails."""
+    where it would also break ``--format json``, and shown only when pytest fails.
+    ``prejudged`` (items.Prejudged): the verdicts validate judged, so that no item judges again."""
     import pytest
 
     files = report_paths(reports)
@@ -250,7 +252,7 @@ def write_recording_reports(paths: list[str], profile: str | None, reports: str,
         argv += [f"--junitxml={target / 'junit.xml'}", f"--html={target / 'report.html'}", "--self-contained-html", f"--sse-json={target / 'compliance.json'}"]
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
-            code = int(pytest.main(argv))
+            code = int(pytest.main(argv, plugins=[prejudged] if prejudged is not None else None))
     if code not in (0, 1):
         out.write(captured.getvalue())
         _after(code, files, out, out)

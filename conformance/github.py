@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .findings import FAIL, WARN, Verdict
+from .formatting import location
 from .interactions import Recorded
 
 __all__ = ["escape_data", "escape_property", "github_command", "print_annotations"]
@@ -54,10 +55,7 @@ def print_annotations(recorded: Recorded, verdict: Verdict, out: TextIO) -> None
             # per finding: a rule with a conditional severity mixes errors and warnings
             level = "error" if f.severity == "error" else "warning"
             line, col = recorded.position(f.offset)
-            where = ", ".join(p for p in (
-                f"event #{f.event}" if f.event is not None else "",
-                f"byte {f.offset}" if f.offset is not None else "",
-                f.path or "") if p) or "whole exchange"
+            where = location(f)
             why = f"; {f.severity_reason}" if f.severity_reason else ""
             message = f"{f.message}\n({recorded.id}: {where}; profile {verdict.profile}{why})"
             out.write(github_command(level, str(recorded.path), line, col, result.rule, message))

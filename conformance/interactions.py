@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from .errors import RecordingError
 from .exchange import Exchange
+from .formatting import line_and_column
 from .recordings import MAX_BODY  # a decoded body is bounded like a .sse one: a gzip bomb is cut, with a finding
 
 __all__ = ["Contents", "Interaction", "Recorded", "Skipped", "judge_interaction", "skipped_summary"]
@@ -78,11 +79,7 @@ class Recorded:
         line); otherwise the line where the body (or the interaction) starts, no column."""
         if offset is None or not self.body_lines:
             return self.line, None
-        head = self.exchange.body[:offset]
-        # line breaks as the event-stream standard counts them: CRLF, LF, CR
-        breaks = head.count(b"\r\n") + head.replace(b"\r\n", b"").count(b"\n") + head.replace(b"\r\n", b"").count(b"\r")
-        start = max(head.rfind(b"\n"), head.rfind(b"\r")) + 1
-        column = len(head[start:].decode("utf-8", "replace")) + 1
+        breaks, column = line_and_column(self.exchange.body, offset)
         return self.line + breaks, self.indent + column
 
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from .cli import excerpt, location as _location
 from .errors import RecordingError
 from .exchange import Exchange
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
+from .formatting import escaped_excerpt, location as _location
 from .interactions import Recorded, Skipped
 from .judge import judge, undecodable
 from .live.config import Settings
@@ -30,8 +30,8 @@ from .live.variants import VariantsOutcome, curl_command, explore, summary
 from .profiles import get_profile
 from .recordings import holds_interactions, load, read
 from .redact import Scrubber, scrub
-from .report import exchange_payload, result_payload
-from .rules import Rule, all_rules, get_rule
+from .report import exchange_payload, failed_payload, result_payload, skipped_payload
+from .rules import Rule, all_rules
 from .stream import decode
 
 
@@ -51,7 +51,10 @@ def scrub_result(payload: dict[str, Any], sc: Scrubber) -> dict[str, Any]:
                 for f in payload.get("findings", [])]
     return {**payload, "reason": sc.mixed(payload.get("reason")), "findings": findings}
 
-__all__ = ["CLIENT", "REPLAY", "SCENARIO_NODES", "LiveScenario", "LiveVariants", "RecordedExchange", "RecordingFile", "RuleItem", "client_readings", "scrub_result"]
+__all__ = [
+    "CLIENT", "PREJUDGED", "REPLAY", "SCENARIO_NODES", "SELECTED", "LiveScenario", "LiveVariants", "Prejudged", "RecordedExchange",
+    "RecordingFile", "RuleItem", "client_readings", "scrub_result",
+]
 
 # (requested client names, the process's Replayer or None): set by the plugin when client
 # replay was asked for (--sse-clients, or clients in pyproject); one Node process per process
@@ -78,6 +81,29 @@ def client_readings(config: pytest.Config, exchange: Exchange) -> dict[str, Any]
         state[1] = Replayer(state[0])
     readings: dict[str, Any] = state[1].replay(exchange)
     return readings
+
+# (resolved recording path, "" or "#N") -> (exchange, verdict): what `validate --reports` judged
+PREJUDGED = pytest.StashKey[dict[tuple[str, str], tuple[Exchange, Verdict]]]()
+SELECTED = pytest.StashKey[frozenset[str] | None]()  # the rules validate judged (--select/--ignore); None: all
+
+
+class Prejudged:
+    """A plugin for ``validate --reports``: the verdicts validate already judged, handed to
+    the recordings' items so that the reports are written from them and nothing is judged
+    twice. An exchange it does not hold (none should be missing) is judged as usual."""
+
+    def __init__(self, verdicts: dict[tuple[str, str], tuple[Exchange, Verdict]], selected: frozenset[str] | None = None) -> None:
+        self.verdicts = verdicts
+        self.selected = selected
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[PREJUDGED] = self.verdicts
+        config.stash[SELECTED] = self.selected
+
+
+def _prejudged(config: pytest.Config, path: Any, part: str) -> tuple[Exchange, Verdict] | None:
+    return config.stash.get(PREJUDGED, {}).get((str(path), part))
+
 
 class ScenarioSkipped(Exception):
     """The endpoint does not support a scenario: its items are skipped, and reported so."""
@@ -175,6 +201,8 @@ class RecordingFile(Judged, pytest.File):
     def judged(self) -> tuple[Exchange, Verdict]:
         if self._error is not None:
             raise self._error
+        if self._verdict is None and (given := _prejudged(self.config, self.path, "")) is not None:
+            self._exchange, self._verdict = given
         if self._verdict is None:
             try:
                 self._exchange = load(self.path)
@@ -212,6 +240,8 @@ class RecordedExchange(Judged, pytest.Collector):
     def judged(self) -> tuple[Exchange, Verdict]:
         if self._error is not None:  # read once: an unreadable recording stays unreadable
             raise self._error
+        if self._verdict is None and (given := _prejudged(self.config, self.path, "#" + self.name)) is not None:
+            self._exchange, self._verdict = given
         if self._verdict is None:
             self._exchange = self.recorded.exchange
             self._verdict = self._judge(self._exchange, self.config.getoption("--sse-profile"), _readings(self.config, self._exchange))
@@ -334,10 +364,7 @@ class LiveVariants(pytest.Item):
             self.outcome = outcome = explore(stash[CLIENT], self.settings, n, self.config.getoption("--variants-seed"), budget, known)
         except Exception as exc:  # a finding, never an internal error of the run
             self._crash = sc.mixed(f"The suite could not explore the request variants ({type(exc).__name__}: {exc}).")
-            rule = get_rule("capture.complete")
-            self._sse_payload = [{"exchange": self.name, "rule": rule.id, "status": FAIL, "severity": rule.severity, "reason": None, "total": 1,
-                                  "title": rule.title, "section": rule.section, "source": rule.source,
-                                  "findings": [{"rule": rule.id, "severity": rule.severity, "message": self._crash, "event": None, "offset": None, "path": None, "excerpt": None}]}]
+            self._sse_payload = [failed_payload(self.name, "capture.complete", self._crash or "")]
             raise VariantsFailure() from None
         if missing:
             outcome.notes.append(f"a failure shared with these fixed scenarios counts as new (no result in this process: deselected, "
@@ -392,20 +419,16 @@ class RuleItem(pytest.Item):
         try:
             exchange, verdict = self.parent.judged()
         except RecordingError as exc:
-            self._sse_payload = {
-                "exchange": self.parent.exchange_id, "rule": self.rule.id, "status": "fail", "severity": "error",
-                "reason": None, "total": 1, "title": self.rule.title, "section": self.rule.section, "source": self.rule.source,
-                "findings": [{"rule": self.rule.id, "severity": "error", "message": f"The recording could not be read: {exc}",
-                              "event": None, "offset": None, "path": None, "excerpt": None}],
-            }
+            self._sse_payload = failed_payload(self.parent.exchange_id, self.rule.id, f"The recording could not be read: {exc}")
             pytest.fail(str(exc), pytrace=False)
         except ScenarioSkipped as exc:
             why = self.parent.scrubber().mixed(str(exc)) or ""  # a refusal quotes the endpoint's answer
-            self._sse_payload = {
-                "exchange": self.parent.exchange_id, "rule": self.rule.id, "status": "skipped", "severity": self.rule.severity,
-                "reason": why, "total": 0, "title": self.rule.title, "section": self.rule.section,
-                "source": self.rule.source, "findings": [],
-            }
+            self._sse_payload = skipped_payload(self.parent.exchange_id, self.rule.id, why)
+            pytest.skip(why)
+        selected = self.config.stash.get(SELECTED, None)
+        if selected is not None and self.rule.id not in selected:
+            why = "not selected (validate --select/--ignore)"
+            self._sse_payload = skipped_payload(self.parent.exchange_id, self.rule.id, why)
             pytest.skip(why)
         result = verdict.result(self.rule.id)
         if result is None:
@@ -441,7 +464,7 @@ class RuleItem(pytest.Item):
             for f in result.findings:
                 lines.append(f"  at {location(f, sc)}")
                 lines.extend(f"    {line}" for line in (sc.mixed(f.message) or "").splitlines())
-                text = excerpt(written.body, f)
+                text = escaped_excerpt(written.body, f)
                 if text:
                     lines.append(f"    | {text}")
             if result.total > len(result.findings):

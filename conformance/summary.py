@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .formatting import location
 from .rules import all_rules
 
 __all__ = ["main", "render"]
@@ -37,11 +38,6 @@ def md(value: Any) -> str:
     text = str(value).replace("&", "&amp;")
     text = _SPECIAL.sub(lambda m: {"<": "&lt;", ">": "&gt;"}.get(m.group(1), "\\" + m.group(1)), text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
-
-
-def _where(f: dict[str, Any]) -> str:
-    parts = [f"event #{f['event']}" if f.get("event") is not None else "", f"byte {f['offset']}" if f.get("offset") is not None else "", f.get("path") or ""]
-    return ", ".join(p for p in parts if p) or "whole exchange"
 
 
 def _short(message: str) -> str:
@@ -77,7 +73,7 @@ def _findings(doc: dict[str, Any], status: str) -> tuple[list[str], int]:
             for f in findings:
                 total += 1
                 if len(rows) < MAX_ROWS:
-                    rows.append(f"| {md(ex['id'])} | `{rule}` | {md(res.get('source') or '')} | {md(_where(f))} | {md(_short(f.get('message') or ''))} |")
+                    rows.append(f"| {md(ex['id'])} | `{rule}` | {md(res.get('source') or '')} | {md(location(f))} | {md(_short(f.get('message') or ''))} |")
             total += extra
     head = ["| exchange | rule | spec | where | message |", "|---|---|---|---|---|"]
     return (head + rows if rows else []), total

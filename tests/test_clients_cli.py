@@ -156,3 +156,12 @@ def test_a_live_trap_comes_out_as_a_client_finding(fault: str, profile: str, cli
     (text,) = [e for e in json.loads((tmp_path / "compliance.json").read_text())["exchanges"] if e["id"] == "live/text"]
     assert text["clients"][client]["state"] == "differs", text["clients"]
     assert f"Which side: the {side}" in text["rules"][f"client.{client}"]["findings"][0]["message"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_validate_clients_in_worker_processes_prints_what_one_process_prints(shapes: Path, fmt: str) -> None:
+    """-j 2 with --clients: each worker replays through its own clients (its own Node process)."""
+    one = run("validate", "--clients", "all", "-j", "1", "--format", fmt, str(shapes))
+    two = run("validate", "--clients", "all", "-j", "2", "--format", fmt, str(shapes))
+    assert one[0] in (0, 1) and not one[2], one[2]
+    assert ("differs" in one[1]) and two == one

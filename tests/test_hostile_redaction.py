@@ -18,7 +18,7 @@ import pytest
 from conformance.reference import create_app, serve_in_thread
 from conformance.rules import all_rules
 
-from .hostile_keys import MARK, STREAM, always_500, chunk, leaks, live_run, run_cli, serving, sse, written
+from .hostile_keys import MARK, STREAM, always_500, chunk, leaks, live_run, pieces, readable, run_cli, serving, sse, written
 
 LONG = "sk-Qz7vW2pL9hT4mN8rB"  # no 4 characters of it occur in the suite's own text
 RULES = {r.id for r in all_rules()}
@@ -143,3 +143,62 @@ def test_a_key_split_over_two_non_json_events(tmp_path: Path, key: str) -> None:
     if len(key) < 8:  # a short key's halves, each next to its echo marker, are pieces too
         for text in [proc.stdout, *(p.read_text(encoding="utf-8") for p in written(reports))]:
             assert f"{MARK}{key[:half]}" not in text and f"{key[half:]}{MARK}" not in text
+
+
+DIGIT_KEY = "731058462617"  # a key of digits (no 9), echoed by the endpoint as JSON numbers
+
+
+def _numeric_echo(request: dict[str, Any], key: str) -> tuple[int, dict[str, str], list[bytes]]:
+    """A stream that echoes the key as numbers: a field of its own, inside a larger number,
+    an exponent's mantissa, a protocol field (``created``), and as text in the content."""
+    key = key if key.isdigit() else "4200000"  # the bad-key scenario sends another key
+    first = chunk("", role=True)
+    first.update(created=int(key), echo=int(key))
+    raw_first = json.dumps(first)[:-1] + f', "big": 4{key}4, "float": {key[:6]}.{key[6:]}e3' + "}"
+    return 200, STREAM, sse(raw_first, chunk(f"key {key}"), chunk(None, finish="stop", usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}))
+
+
+def _numeric_500(request: dict[str, Any], key: str) -> tuple[int, dict[str, str], list[bytes]]:
+    key = key if key.isdigit() else "4200000"
+    return 500, {"content-type": "application/json"}, [f'{{"error": {{"code": {key}, "message": "upstream refused", "param": [{key}]}}}}'.encode()]
+
+
+def _digit_leaks(key: str, reports: list[Path], bodies: list[Path], *streams: str) -> list[tuple[str, str]]:
+    """A key of digits shares its 4-digit pieces with our own numbers by chance (a report
+    holds some 3,000 windows of 4 digits: timings, offsets, sizes), so reports and the
+    console are searched for its 8-digit pieces, and the recorded bodies, which hold only
+    what the endpoint wrote, for every 4-digit piece."""
+    eight = {key[i : i + 8] for i in range(len(key) - 7)}
+    found = [(str(p), s) for p in reports for s in eight if s in readable(p)]
+    found += [(f"console #{n}", s) for n, text in enumerate(streams) for s in eight if s in text]
+    return found + [(str(p), s) for p in bodies for s in pieces(key) if s in p.read_text(encoding="utf-8", errors="replace")]
+
+
+@pytest.mark.parametrize("answer", [_numeric_echo, _numeric_500])
+def test_a_key_of_digits_echoed_as_json_numbers_is_masked_and_the_json_stays(tmp_path: Path, answer: Any) -> None:
+    reports, recordings = tmp_path / "reports", tmp_path / "recordings"
+    with serving(answer) as (url, _):
+        proc = live_run(url, DIGIT_KEY, reports)
+        rec = run_cli("record", "--endpoint", url, "--api-key-env", "SSE_CONFORMANCE_HOSTILE_KEY", "--out", str(recordings), key=DIGIT_KEY, cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert "INTERNALERROR" not in out and "Traceback" not in out and rec.returncode in (0, 1), rec.stderr[-2000:]
+    assert_our_words_whole(reports)
+    bodies = sorted(recordings.glob("*.sse"))
+    assert bodies
+    assert not _digit_leaks(DIGIT_KEY, written(reports) + written(recordings), bodies, proc.stdout, proc.stderr, rec.stdout, rec.stderr)
+    for body in bodies:  # the masked numbers are numbers still: every payload stays JSON
+        for line in body.read_bytes().split(b"\n"):
+            payload = line[6:] if line.startswith(b"data: ") else line
+            if payload.strip() and payload != b"[DONE]":
+                json.loads(payload)
+    # the live verdict is what the recording replays, but for what the mask changed (named in the sidecar)
+    replay = run_cli("validate", "--format", "json", str(recordings), key=None, cwd=tmp_path)
+    live = {ex["id"].split("/", 1)[1]: {r: v["status"] for r, v in ex["rules"].items()} for ex in compliance(reports)["exchanges"]}
+    for fixture in json.loads(replay.stdout)["fixtures"]:
+        name = Path(fixture["path"]).stem
+        if name not in live or not live[name]:
+            continue
+        sidecar = json.loads(Path(fixture["path"]).with_suffix(".json").read_text(encoding="utf-8"))
+        changed = set(sidecar.get("redaction", {}).get("verdict_changed", {}))
+        assert {r: s for r, s in fixture["rules"].items() if r in live[name] and r not in changed} == {
+            r: s for r, s in live[name].items() if r in fixture["rules"] and r not in changed}, name

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ..errors import UsageError
+from ..formatting import shareable_url
 from ..profiles import get_profile
 from .capture import DEFAULT_MAX_BODY
 from .scenario_names import SCENARIO_NAMES, unknown_scenarios
@@ -84,10 +85,7 @@ class Settings:
     @property
     def display_url(self) -> str:
         """The endpoint without credentials or query string, for reports."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        netloc = host + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return shareable_url(self.url)
 
 
 def _pyproject(path: Path | None) -> dict[str, Any]:

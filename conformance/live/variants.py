@@ -31,14 +31,12 @@ N - 1 requests the search may not ask for) counts against the budget, which stay
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import string
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 from hypothesis import HealthCheck, Phase, assume, given, seed, settings, strategies as st
@@ -46,8 +44,8 @@ from hypothesis.errors import FlakyFailure, Unsatisfiable
 
 from ..exchange import Exchange
 from ..findings import FAIL, Verdict
+from ..formatting import shareable_url
 from ..judge import judge
-from ..redact import MASK
 from ..schemas import get_schema
 from .config import Settings
 from .runner import ahead_of, capture_request
@@ -447,21 +445,10 @@ def summary(outcome: VariantsOutcome, cfg: Settings | None = None) -> dict[str, 
     return out
 
 
-SECRETISH = re.compile(r"key|token|secret|sig|auth|pass|code|cred", re.I)
-
-
-def _shareable_url(url: str) -> str:
-    """The URL without user:password, and with secret-looking query values masked."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-    query = urlencode([(k, MASK if SECRETISH.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)])
-    return urlunsplit((parts.scheme, host, parts.path, query, ""))
-
-
 def curl_command(cfg: Settings, request: dict[str, Any]) -> str:
     """A ready-to-run curl for a request; the key stays in its environment variable."""
     body = json.dumps(request, ensure_ascii=False)
     return (
-        f"curl -N {shlex.quote(_shareable_url(cfg.url))} -H 'Content-Type: application/json' "
+        f"curl -N {shlex.quote(shareable_url(cfg.url, query=True))} -H 'Content-Type: application/json' "
         f'-H "Authorization: Bearer ${cfg.api_key_env}" -d {shlex.quote(body)}'
     )

@@ -7,6 +7,6 @@ Everything the endpoint sent is escaped before it reaches HTML.
 """
 
 from .collector import ComplianceCollector
-from .data import exchange_payload, result_payload
+from .data import exchange_payload, failed_payload, result_payload, skipped_payload
 
-__all__ = ["ComplianceCollector", "exchange_payload", "result_payload"]
+__all__ = ["ComplianceCollector", "exchange_payload", "failed_payload", "result_payload", "skipped_payload"]

@@ -10,13 +10,14 @@ from typing import Any
 
 from .. import __version__
 from ..exchange import Exchange
-from ..findings import Finding, RuleResult, Verdict
+from ..findings import ERROR, FAIL, Finding, RuleResult, Verdict
+from ..formatting import excerpt_around
 from ..rules import get_rule
 
-__all__ = ["MAX_ARRIVALS", "MAX_CHOICES", "MAX_TEXT", "cap_text", "excerpt_around", "exchange_payload", "result_payload"]
+SKIPPED = "skipped"  # a report status beside the judge's four: the rule never ran on this exchange
 
-CONTEXT = 240  # bytes of stream shown before and after the offending event
-HIT = 600  # bytes of the offending event shown at most
+__all__ = ["MAX_ARRIVALS", "MAX_CHOICES", "MAX_TEXT", "cap_text", "exchange_payload", "failed_payload", "result_payload", "skipped_payload"]
+
 # The reports grow with the findings, never with the body: an endpoint that answers with
 # 16 MB or 100,000 choices gets the first of them shown and the cut said in words.
 MAX_TEXT = 4000  # characters of one assembled string (content, reasoning, arguments), of a finding or a request value
@@ -58,39 +59,46 @@ def _thinned(times: list[float]) -> list[float]:
     return [times[round(i * step)] for i in range(MAX_ARRIVALS)]
 
 
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-def excerpt_around(body: bytes, finding: Finding) -> dict[str, str] | None:
-    """The raw stream around the offending bytes: {before, hit, after}, as text, unescaped."""
-    if finding.offset is None:
-        return None
-    start = finding.offset
-    end = finding.end if finding.end is not None and finding.end > start else min(len(body), start + 80)
-    cut = end - start > HIT
-    hit_end = start + HIT if cut else end
-    return {
-        "before": _text(body[max(0, start - CONTEXT) : start]),
-        "hit": _text(body[start:hit_end]) + (" [...]" if cut else ""),
-        "after": _text(body[end : end + CONTEXT]),
-    }
-
-
-def result_payload(exchange_id: str, exchange: Exchange, result: RuleResult) -> dict[str, Any]:
-    rule = get_rule(result.rule)
+def _payload(exchange_id: str, rule_id: str, status: str, severity: str, reason: str | None, total: int, findings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one shape of a rule's result in every report (compliance.json's rules, the page)."""
+    rule = get_rule(rule_id)
     return {
         "exchange": exchange_id,
-        "rule": result.rule,
-        "status": result.status,
-        "severity": result.severity,
-        "reason": result.reason,
-        "total": result.total,
+        "rule": rule_id,
+        "status": status,
+        "severity": severity,
+        "reason": reason,
+        "total": total,
         "title": rule.title,
         "section": rule.section,
         "source": rule.source,
-        "findings": [{**f.to_json(), "message": cap_text(f.message), "excerpt": excerpt_around(exchange.body, f)} for f in result.findings],
+        "findings": findings,
     }
+
+
+def _finding(body: bytes, f: Finding) -> dict[str, Any]:
+    return {**f.to_json(), "message": cap_text(f.message), "excerpt": excerpt_around(body, f)}
+
+
+def result_payload(exchange_id: str, exchange: Exchange, result: RuleResult) -> dict[str, Any]:
+    """One rule's result on one exchange; ``exchange`` (the copy that may be written) gives
+    the excerpts around each finding."""
+    return _payload(exchange_id, result.rule, result.status, result.severity, result.reason, result.total,
+                    [_finding(exchange.body, f) for f in result.findings])
+
+
+def failed_payload(exchange_id: str, rule: str, message: str) -> dict[str, Any]:
+    """A rule that could not judge because the suite could not get the exchange (an unreadable
+    recording, a crashed exploration): a failure at error level with the reason as its one
+    finding, never a pass by absence."""
+    return _payload(exchange_id, rule, FAIL, ERROR, None, 1, [_finding(b"", Finding(rule, ERROR, message))])
+
+
+def skipped_payload(exchange_id: str, rule: str, reason: str) -> dict[str, Any]:
+    """A rule on an exchange that was not captured (a scenario the endpoint does not support)
+    or that validate did not judge (--select/--ignore): "skipped", a report status beside the
+    judge's four."""
+    return _payload(exchange_id, rule, SKIPPED, get_rule(rule).severity, reason, 0, [])
 
 
 def exchange_payload(exchange_id: str, kind: str, exchange: Exchange, verdict: Verdict, context: dict[str, Any]) -> dict[str, Any]:

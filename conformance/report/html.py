@@ -11,6 +11,7 @@ import unicodedata
 from html import escape
 from typing import Any
 
+from ..formatting import location
 from ..rules import SECTIONS, all_rules
 from .timeline import timeline_svg
 
@@ -167,10 +168,7 @@ def failures(doc: dict[str, Any]) -> str:
             out.append(f'<p>{baseline_badge(res)}<b>{_e(rule)}</b> ({_e(LABEL[res["status"]])}) in <b>{_e(ex["id"])}</b>: {_e(res["title"])} '
                        f'<span class="sse-muted">[{_e(res["source"])}]</span></p>')
             for f in res["findings"]:
-                where = ", ".join(p for p in (
-                    f"event #{f['event']}" if f["event"] is not None else "",
-                    f"byte {f['offset']}" if f["offset"] is not None else "",
-                    f["path"] or "") if p) or "whole exchange"
+                where = location(f)
                 why = f'<p class="sse-muted">Severity: {_e(f["severity_reason"])}</p>' if f.get("severity_reason") else ""
                 out.append(f'<p class="sse-muted">at {_e(where)}</p><pre>{_e(f["message"])}</pre>{why}{_excerpt(f.get("excerpt"))}')
             if res["total"] > len(res["findings"]):
