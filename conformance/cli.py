@@ -60,18 +60,23 @@ def _clients_or_path(args: argparse.Namespace) -> None:
         raise UsageError("validate needs at least one PATH (a .sse file or a directory)")
 
 
-def _judge_file(path: Path, profile: str | None, rules: Sequence[Rule], replayer: Any) -> tuple[Contents, list[Verdict]]:
+def _judge_file(path: Path, profile: str | None, rules: Sequence[Rule], replayer: Any, lazy: bool = False) -> tuple[Contents, list[Verdict]]:
     """The one place ``validate`` reads and judges: every exchange of one recording file (a
     cassette or HAR file holds several), replayed through the clients first when asked.
-    Raises RecordingError for a file that cannot be read."""
-    contents = read(path)
+    Raises RecordingError for a file that cannot be read.
+
+    ``lazy``: a raw recording's body stays on disk and is judged in one pass as it is read,
+    whatever its size (issue 12); only client replay and the writers that need the whole
+    body in memory (github line numbers, the reports) turn it off."""
+    contents = read(path, lazy=lazy)
     return contents, [judge(r.exchange, profile, rules, replayer.replay(r.exchange) if replayer is not None else None) for r in contents.exchanges]
 
 
 def _outcome(path: Path, profile: str | None, rules: Sequence[Rule], writers: Sequence[Writer], root: Path, replayer: Any = None) -> FileOutcome:
     """One file judged once, and each writer's piece of it."""
     try:
-        contents, verdicts = _judge_file(path, profile, rules, replayer)
+        lazy = replayer is None and not any(w.needs_body for w in writers)
+        contents, verdicts = _judge_file(path, profile, rules, replayer, lazy)
     except RecordingError as exc:  # this file is a usage error; the others are still judged
         return FileOutcome(f"sse-conformance: {exc}\n", [], [], [w.unreadable(str(path), str(exc)) for w in writers])
     except Exception as exc:  # never a traceback: a file we cannot even read (or, a bug, judge) is that file's error

@@ -8,10 +8,53 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Exchange", "Timing"]
+__all__ = ["BodyFile", "Exchange", "Timing"]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyFile:
+    """A body left on disk (a recording): the judge reads it in blocks, a rule reads a few
+    bytes of it, and nothing holds all of it in memory."""
+
+    path: str
+    size: int
+
+    def read(self, offset: int, n: int) -> bytes:
+        if n <= 0 or offset >= self.size:
+            return b""
+        with open(self.path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read(min(n, self.size - offset))
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, cut: slice) -> bytes:
+        """``body[a:b]`` for the few bytes a report excerpts (a slice with step 1 only)."""
+        start, stop, step = cut.indices(self.size)
+        if step != 1:
+            raise ValueError("a body on disk is read in plain slices")
+        return self.read(start, stop - start)
+
+    def find(self, sub: bytes, start: int = 0, end: int | None = None) -> int:
+        """``bytes.find`` over a window of the body (excerpts search one event's bytes)."""
+        stop = self.size if end is None else min(end, self.size)
+        at = self.read(start, stop - start).find(sub)
+        return at if at < 0 else start + at
+
+    def blocks(self, size: int) -> Iterator[bytes]:
+        left = self.size
+        with open(self.path, "rb") as fh:
+            while left > 0:
+                block = fh.read(min(size, left))
+                if not block:
+                    return
+                left -= len(block)
+                yield block
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +95,28 @@ class Exchange:
     problem: str | None = None
     source: str = "<memory>"
     extra: dict[str, Any] = field(default_factory=dict)
+    # the body on disk, when it was not read into ``body`` (then b""): see ``read``/``blocks``
+    file: BodyFile | None = None
+
+    @property
+    def size(self) -> int:
+        """The body's length in bytes, wherever it is."""
+        return self.file.size if self.file is not None else len(self.body)
+
+    def read(self, offset: int, n: int) -> bytes:
+        """``n`` bytes of the body from ``offset`` (fewer at its end), wherever it is."""
+        if self.file is not None:
+            return self.file.read(offset, n)
+        return self.body[offset : offset + n]
+
+    def blocks(self, size: int) -> Iterator[bytes]:
+        """The body in pieces of ``size`` bytes: what the one-pass judge reads."""
+        if self.file is not None:
+            yield from self.file.blocks(size)
+            return
+        body = self.body
+        for at in range(0, len(body), size):
+            yield body[at : at + size]
 
     @property
     def is_stream(self) -> bool:

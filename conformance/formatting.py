@@ -17,8 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .exchange import BodyFile
 from .findings import Finding
 from .redact import MASK
+
+# A body in memory, or one left on disk (a recording judged in one pass): an excerpt reads
+# only the bytes around a finding, which both serve.
+Body = bytes | BodyFile
 
 __all__ = [
     "CONTEXT", "EXCERPT", "HIT", "MASK", "SECRETISH", "escaped_excerpt", "excerpt_around", "line_and_column", "location",
@@ -65,7 +70,7 @@ def _end(finding: Finding, default: int) -> int:
     return finding.end if finding.end is not None and finding.end > start else start + default
 
 
-def escaped_excerpt(body: bytes, finding: Finding) -> str | None:
+def escaped_excerpt(body: Body, finding: Finding) -> str | None:
     """The offending bytes on one line, escaped so that control characters and bad UTF-8 stay
     visible (terminal, pytest failure text).
 
@@ -92,7 +97,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
-def excerpt_around(body: bytes, finding: Finding) -> dict[str, str] | None:
+def excerpt_around(body: Body, finding: Finding) -> dict[str, str] | None:
     """The raw stream around the offending bytes: {before, hit, after}, as text, unescaped
     (compliance.json; the page escapes it for HTML and marks the hit)."""
     if finding.offset is None:

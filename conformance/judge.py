@@ -1,9 +1,12 @@
 """Runs the applicable rules over one captured exchange and returns the verdict.
 
 The judge is where rules meet their metadata: it picks the rules for the profile and the
-user's selection, decides applicability (scope, then the rule's own ``applies``), stamps
-each bare violation into a Finding, caps runaway findings, and turns a crash inside a rule
-into a finding too, so that hostile input never ends a run.
+user's selection, drives the one pass over the body (engine.Pass: the fold rules are fed as
+the body is read, in blocks), decides applicability at the end (scope, then the rule's own
+``applies`` over ``End``), stamps each bare violation into a Finding, caps runaway
+findings, and turns a crash inside a rule into a finding too, so that hostile input never
+ends a run. Nothing here holds the body or a list of its events: what rules remember is
+bounded by what they need (rules/fold.py).
 """
 
 from __future__ import annotations
@@ -14,19 +17,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .engine import Pass
 from .errors import UsageError
 from .exchange import Exchange
 from .findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Finding, RuleResult, Severity, Verdict, Violation
 from .profiles import Profile, get_profile
-from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules
-from .stream import Stream, decode
-from .timing import arrivals, summarize
+from .rules import ANY, PRESTREAM, STREAM, Rule, all_rules, catalogue
+from .rules.fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .sse import Event
 
-__all__ = ["MAX_FINDINGS", "judge", "judge_stream", "run_under_profile", "select_rules", "undecodable"]
-
-# Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
-# chunk needs the first few examples and a count, not 10,000 lines.
-MAX_FINDINGS = 20
+__all__ = ["MAX_FINDINGS", "finish_fold", "judge", "judge_exchange", "select_rules", "undecodable"]
 
 
 def _matches(rule_id: str, patterns: Iterable[str]) -> bool:
@@ -65,8 +65,8 @@ def _finding(rule: Rule, v: Violation) -> Finding:
     return Finding(rule.id, severity, v.message, None, v.offset, None, v.path, v.reason)
 
 
-def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
-    if exchange.problem and exchange.headers is None and not exchange.body and not rule.without_response:
+def _scope_reason(rule: Rule, exchange: Exchange, size: int) -> str | None:
+    if exchange.problem and exchange.headers is None and not size and not rule.without_response:
         return "no response was received (see capture.complete)"
     if rule.scope == STREAM and not exchange.is_stream:
         return f"status {exchange.status}: a non-2xx answer is judged by sections 1-2 alone"
@@ -76,25 +76,28 @@ def _scope_reason(rule: Rule, exchange: Exchange) -> str | None:
     return None
 
 
-def run_rule(rule: Rule, stream: Stream) -> RuleResult:
-    reason = _scope_reason(rule, stream.exchange)
-    try:
-        if reason is None and rule.applies is not None:
-            reason = rule.applies(stream)
-        if reason is not None:
-            return RuleResult(rule.id, rule.severity, NA, reason=reason)
-        findings: list[Finding] = []
-        total = 0
-        error = False  # an error-level finding, even one past the cap, fails the rule
-        for violation in rule.check(stream):
-            total += 1
-            finding = _finding(rule, violation)
-            error = error or finding.severity == ERROR
-            if total <= MAX_FINDINGS:
-                findings.append(finding)
-    except Exception as exc:  # a rule must never end the run: hostile input becomes a finding
-        message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
-        return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
+def _crashed(rule: Rule, exc: BaseException) -> RuleResult:
+    """A rule must never end the run: hostile input that crashes one becomes a finding."""
+    message = f"The suite could not judge this rule ({type(exc).__name__}: {exc}); treat the stream as suspect."
+    return RuleResult(rule.id, ERROR, FAIL, [Finding(rule.id, ERROR, message)], 1)
+
+
+def _collect(rule: Rule, violations: Iterable[Violation], cited: dict[int, Event]) -> RuleResult:
+    """Stamp, cap and count a rule's violations; ``cited`` gets the events the kept ones name."""
+    findings: list[Finding] = []
+    total = 0
+    error = False  # an error-level finding, even one past the cap, fails the rule
+    for violation in violations:
+        total += 1
+        finding = _finding(rule, violation)
+        error = error or finding.severity == ERROR
+        if total <= MAX_FINDINGS:
+            findings.append(finding)
+            if violation.event is not None:
+                cited[violation.event.index] = violation.event
+    if isinstance(violations, Findings) and violations.dropped:
+        total += violations.dropped
+        error = error or violations.drops_error(rule.severity)
     if not findings:
         return RuleResult(rule.id, rule.severity, PASS)
     if error:
@@ -102,26 +105,92 @@ def run_rule(rule: Rule, stream: Stream) -> RuleResult:
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
-def run_under_profile(rule: Rule, stream: Stream) -> RuleResult:
-    """The dialect's step, after the rule's own: a rule it switches off is not run (n/a with
-    its reason); a rule it demotes fails as a warning; findings on known quirks name them."""
-    off = stream.profile.switched_off(rule.id)
-    if off is not None:
-        return RuleResult(rule.id, rule.severity, NA, reason=off)
-    return stream.profile.adjust(run_rule(rule, stream), stream.events)
-
-
-def judge_stream(stream: Stream, rules: Sequence[Rule] | None = None) -> Verdict:
-    rules = all_rules() if rules is None else rules
-    name = stream.profile.name
-    results = [run_under_profile(r, stream) for r in rules if stream.profile.covers(r.profiles)]
+def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end: End, cited: dict[int, Event]) -> RuleResult:
+    """A fold rule at the end of the pass: applicable? then its violations (or its crash)."""
+    reason = _scope_reason(rule, end.exchange, end.size)
     try:
-        message = stream.message
-        timing = summarize(stream)
-        times = arrivals(stream) if timing is not None else []
+        if reason is None and rule.applies is not None:
+            reason = rule.applies(end)
+        if reason is None and fold is not None and broken is None:
+            reason = fold.applies(end)
+        if reason is not None:
+            return RuleResult(rule.id, rule.severity, NA, reason=reason)
+        if broken is not None:
+            raise broken
+        assert fold is not None, f"{rule.id}: in scope at the end but not at the start"
+        return _collect(rule, fold.finish(end), cited)
+    except Exception as exc:
+        return _crashed(rule, exc)
+
+
+def _in_scope(rule: Rule, exchange: Exchange) -> bool:
+    """Worth a fold at the start: the scope a status decides is known before the first byte."""
+    if rule.scope == STREAM:
+        return exchange.is_stream
+    if rule.scope == PRESTREAM:
+        return not exchange.is_stream
+    return True
+
+
+# (profile, rule selection) -> the rules the profile covers, each with its switch-off reason:
+# computed once per selection, not once per exchange (validate judges thousands)
+_PLANS: dict[tuple[int, int, int], tuple[Profile, Sequence[Rule], list[tuple[Rule, str | None]]]] = {}
+
+
+def _plan(profile: Profile, rules: Sequence[Rule]) -> list[tuple[Rule, str | None]]:
+    key = (id(profile), id(rules), len(rules))
+    hit = _PLANS.get(key)
+    if hit is not None and hit[0] is profile and hit[1] is rules:
+        return hit[2]
+    plan = [(r, profile.switched_off(r.id)) for r in rules if profile.covers(r.profiles)]
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    _PLANS[key] = (profile, rules, plan)  # holding both: their ids are not reused while cached
+    return plan
+
+
+def judge_exchange(
+    exchange: Exchange,
+    profile: Profile,
+    rules: Sequence[Rule] | None = None,
+    clients: Mapping[str, Any] | None = None,
+    blocks: Iterable[bytes] | None = None,
+) -> Verdict:
+    """One pass over the body for every rule; then the dialect's step on each result, in
+    catalogue order. ``blocks``: the body in the pieces to feed (default: the exchange's body
+    in BLOCK-sized reads, from memory or disk); the verdict is the same however it is cut."""
+    plan = _plan(profile, catalogue() if rules is None else rules)
+    ctx = Context(exchange, profile, dict(clients or {}))
+    folds: dict[str, Fold] = {}
+    early: dict[str, BaseException] = {}
+    for r, off in plan:
+        if off is None and _in_scope(r, exchange):
+            try:
+                folds[r.id] = r.fold(ctx)
+            except Exception as exc:
+                early[r.id] = exc
+    run = Pass(exchange, profile, list(folds.values()), clients)
+    end = run.run(blocks)
+    results: list[RuleResult] = []
+    for r, off in plan:
+        if off is not None:
+            results.append(RuleResult(r.id, r.severity, NA, reason=off))
+            continue
+        cited: dict[int, Event] = {}
+        fold = folds.get(r.id)
+        broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
+        result = finish_fold(r, fold, broken, end, cited)
+        results.append(profile.adjust(result, cited) if result.findings else result)
+    try:
+        delivery = run.delivery
+        timing = times = None
+        if delivery is not None and not delivery.broken:
+            timing = delivery.summary(end.events, end.chunks)
+            times = delivery.arrivals()
+        message: dict[int, Any] = dict(end.message) if delivery is None or not delivery.broken else {}
     except Exception:  # best effort, for reports; the rules have judged already
         message, timing, times = {}, None, []
-    return Verdict(stream.exchange.source, name, results, message, timing, times, stream.profile.summary())
+    return Verdict(exchange.source, profile.name, results, message, timing, times or [], profile.summary())
 
 
 def _folder(source: str | None) -> str | None:
@@ -166,11 +235,8 @@ def judge(
     else:
         prof = get_profile(exchange.profile, _folder(exchange.source))
     try:
-        stream = decode(exchange, prof)
-        if clients:
-            stream.clients = dict(clients)
         with _collector_paused():
-            return judge_stream(stream, rules)
+            return judge_exchange(exchange, prof, rules, clients)
     except Exception as exc:
         return undecodable(exchange, prof, rules, exc)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, Literal, TypeGuard
@@ -124,10 +124,11 @@ class Profile:
             return None
         return f"switched off by profile {o.profile}: {o.reason}"
 
-    def adjust(self, result: RuleResult, events: Sequence[Event]) -> RuleResult:
+    def adjust(self, result: RuleResult, events: Mapping[int, Event]) -> RuleResult:
         """A rule's result as this dialect reads it: the error findings of a demoted rule
         become warnings whose severity_reason says who demoted them and why, and a finding on
-        a known quirk names it."""
+        a known quirk names it. ``events``: the events the findings cite, by index (the judge
+        keeps those, never every event)."""
         if not result.findings:
             return result
         o = self.override_for(result.rule)
@@ -139,7 +140,7 @@ class Profile:
         for f in result.findings:
             message = f.message
             if self.quirks:
-                if f.event is not None and f.event not in payloads and 0 <= f.event < len(events):
+                if f.event is not None and f.event not in payloads and f.event in events:
                     payloads[f.event] = payload_of(events[f.event].data)
                 quirk = self.quirk_for(f.rule, f.path, payloads.get(f.event) if f.event is not None else None)
                 if quirk is not None:

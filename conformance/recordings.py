@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RecordingError
-from .exchange import Exchange, Timing
+from .exchange import BodyFile, Exchange, Timing
 
 __all__ = ["MAX_BODY", "RECORDING_SUFFIXES", "holds_interactions", "iter_exchanges", "iter_recordings", "load", "read", "recording_id", "save", "sidecar_path"]
 
-# A recording larger than this is judged on its first MAX_BODY bytes, with a finding: the
-# suite must stay bounded even on a runaway capture.
+# A recording read into memory (``load``) larger than this is judged on its first MAX_BODY
+# bytes, with a finding: the suite must stay bounded even on a runaway capture. A recording
+# left on disk (``load(path, lazy=True)``, what ``validate`` judges) has no such limit: the
+# judge reads it in blocks, in one pass, in bounded memory.
 MAX_BODY = 256 * 1024 * 1024
 
 SUFFIX = ".sse"
@@ -101,12 +103,23 @@ def _check_types(meta: dict[str, Any], side: Path) -> None:
         raise RecordingError(f"{side}: 'status' must be an integer")
 
 
-def load(path: str | os.PathLike[str]) -> Exchange:
-    """Read one recording. Raises RecordingError when it cannot be read at all."""
+def load(path: str | os.PathLike[str], lazy: bool = False) -> Exchange:
+    """Read one recording. Raises RecordingError when it cannot be read at all.
+
+    ``lazy``: leave the body on disk (``Exchange.file``; ``Exchange.body`` is then empty):
+    the judge reads it in blocks, whatever its size, and a report reads the few bytes it
+    excerpts. Client replay and redaction need the body in memory: not lazy for them.
+    """
     path = Path(path)
+    file: BodyFile | None = None
     try:
-        with path.open("rb") as fh:
-            body = fh.read(MAX_BODY + 1)
+        if lazy:
+            body = b""
+            with path.open("rb") as fh:  # readable now, not at the first block
+                file = BodyFile(str(path), os.fstat(fh.fileno()).st_size)
+        else:
+            with path.open("rb") as fh:
+                body = fh.read(MAX_BODY + 1)
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     meta = _read_sidecar(path)
@@ -143,6 +156,7 @@ def load(path: str | os.PathLike[str]) -> Exchange:
         problem=problem,
         source=str(path),
         extra={k: v for k, v in meta.items() if k not in known},
+        file=file,
     )
 
 
@@ -191,16 +205,17 @@ def _read_text(path: Path) -> str:
         raise RecordingError(f"{path}: not UTF-8 text ({exc})") from exc
 
 
-def read(path: str | os.PathLike[str]) -> Contents:
+def read(path: str | os.PathLike[str], lazy: bool = False) -> Contents:
     """Every exchange one recording file holds, and what it skipped (see interactions.py).
 
     ``.yaml``/``.yml``: a cassette; ``.har`` (or a ``.json`` holding ``log.entries``): HAR;
     anything else: a raw body with its optional sidecar. Raises RecordingError when the file
-    cannot be read or parsed."""
+    cannot be read or parsed. ``lazy``: a raw body stays on disk (see ``load``); a cassette's
+    or HAR file's bodies are inside a document that is parsed whole anyway."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not holds_interactions(path):
-        return Contents(path, [Recorded(str(path), load(path), path)])
+        return Contents(path, [Recorded(str(path), load(path, lazy), path)])
     if suffix in (".yaml", ".yml"):
         from . import cassettes  # PyYAML is imported only when a cassette is read
 

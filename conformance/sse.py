@@ -67,8 +67,12 @@ def _field_kind(name: bytes) -> str:
 class SSEParser:
     """Incremental parser: ``feed(bytes, t)`` returns the events those bytes completed."""
 
-    def __init__(self, max_line: int = MAX_LINE) -> None:
+    def __init__(self, max_line: int = MAX_LINE, keep: bool = True) -> None:
+        """``keep=False`` (the one-pass judge): events are only returned, never kept, and
+        ``skipped`` holds the undispatched blocks until the caller takes them."""
         self.max_line = max_line
+        self.keep = keep
+        self.count = 0  # events dispatched so far
         self.events: list[Event] = []
         self.skipped: list[Block] = []
         self.discarded: Block | None = None
@@ -210,7 +214,7 @@ class SSEParser:
                 if data:
                     text = b"\n".join(data).decode("utf-8", "replace")
                     ev = Event(
-                        len(self.events),
+                        self.count,
                         self._start,
                         base + pos,
                         text,
@@ -218,7 +222,9 @@ class SSEParser:
                         self._last_id,
                         t,
                     )
-                    self.events.append(ev)
+                    self.count += 1
+                    if self.keep:
+                        self.events.append(ev)
                     out.append(ev)
                     data = self._data = []
                 else:
@@ -284,7 +290,7 @@ class SSEParser:
         starts = list(accumulate(map(add, sizes, repeat(8)), initial=offset))
         starts.pop()
         ends = map(add, starts, map(add, sizes, repeat(7)))
-        first = len(self.events)
+        first = self.count
         events = list(
             map(
                 _NEW,
@@ -292,7 +298,9 @@ class SSEParser:
                 zip(range(first, first + len(values)), starts, ends, values, repeat("message"), repeat(self._last_id), repeat(t)),
             )
         )
-        self.events.extend(events)
+        self.count += len(events)
+        if self.keep:
+            self.events.extend(events)
         out.extend(events)
         return stop
 

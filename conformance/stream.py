@@ -38,6 +38,35 @@ __all__ = [
 ]
 
 DONE = "[DONE]"
+_COMPACT = 4096  # pieces of an assembled string joined into one block when this many are pending
+
+
+class Pieces(list[str]):
+    """A string assembled from many pieces in linear time and bounded overhead: the pieces
+    are joined into a block every _COMPACT of them (``spill``, in place: whoever holds
+    ``append`` keeps it), and the blocks once at the end. Joining everything so far each
+    time would copy the whole string again and again: quadratic in the tokens."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[str] | None = None  # made at the first spill (most strings never need one)
+
+    def add(self, piece: str) -> None:
+        self.append(piece)
+        if len(self) > _COMPACT:
+            self.spill()
+
+    def spill(self) -> None:
+        if self.blocks is None:
+            self.blocks = []
+        self.blocks.append("".join(self))
+        self.clear()
+
+    def text(self) -> str:
+        rest = "".join(self)
+        return rest if self.blocks is None else "".join(self.blocks) + rest
 
 _get_finish = methodcaller("get", "finish_reason")
 _get_usage = methodcaller("get", "usage")
@@ -288,17 +317,29 @@ def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None
 # The assembler
 
 
-@dataclass
+@dataclass(slots=True)
 class ToolCall:
     index: int | None
     id: str | None = None
     type: str | None = None
     name: str | None = None
-    arguments: str = ""
-    fragments: list[Visit] = field(default_factory=list)
+    arguments: str = ""  # joined when the choice is assembled (``parts`` until then)
+    first: Visit | None = None  # the fragment that opened the call (findings cite it)
+    last: Visit | None = None  # its latest fragment
+    count: int = 0  # fragments merged into it
+    # the arguments' fragments, joined once at the end: += on an attribute copies the whole
+    # string each time, quadratic in the number of fragments
+    parts: Pieces = field(default_factory=Pieces, repr=False, compare=False)
+
+    @property
+    def fragments(self) -> list[Visit]:
+        """The first and the last fragment (of possibly thousands): what findings cite."""
+        if self.first is None or self.last is None:
+            return []
+        return [self.first] if self.first is self.last else [self.first, self.last]
 
 
-@dataclass
+@dataclass(slots=True)
 class AssembledChoice:
     """What a client ends up with for one choice."""
 
@@ -307,7 +348,7 @@ class AssembledChoice:
     content: str = ""
     refusal: str = ""
     reasoning: str = ""  # text from reasoning_details (text/summary) or the flat string fields
-    reasoning_details: list[Any] = field(default_factory=list)
+    reasoning_items: int = 0  # raw reasoning_details items streamed (reasoning.schema judges each as it passes)
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_entries: int = 0  # raw delta.tool_calls entries, objects or not ("streamed a tool call")
     finish_reason: str | None = None
@@ -366,20 +407,89 @@ def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Vis
         call = calls.get(key)
         if call is None:
             call = calls[key] = ToolCall(index)
-        call.fragments.append(visit)
+        if call.first is None:
+            call.first = visit
+        call.last = visit
+        call.count += 1
         raw_fn = entry.get("function")
         fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         call.id = call.id or _text(entry.get("id")) or None
         call.type = call.type or _text(entry.get("type")) or None
         call.name = call.name or _text(fn.get("name")) or None
-        call.arguments += _text(fn.get("arguments"))
+        args = fn.get("arguments")
+        if isinstance(args, str) and args:
+            call.parts.add(args)
+
+
+class ChoiceAssembly:
+    """One choice being assembled the way clients do, one appearance at a time: strings
+    concatenate (kept as a few joined pieces, however many tokens), tool calls merge by index.
+    The one assembler: ``assemble`` (a decoded Stream) and the engine's pass both use it."""
+
+    __slots__ = ("calls", "content", "msg", "reasoning", "refusal")
+
+    def __init__(self, idx: int) -> None:
+        self.msg = AssembledChoice(idx)
+        self.content = Pieces()
+        # made on first use: a stream may spread one answer over 100,000 choices
+        self.calls: dict[Any, ToolCall] | None = None
+        self.reasoning: Pieces | None = None
+        self.refusal: Pieces | None = None
+
+    def add(self, visit: Visit) -> None:
+        d = visit.delta
+        c = d.get("content")
+        if c.__class__ is str:
+            self.content.add(c)
+            simple = len(d) == 1
+        else:
+            simple = not d
+        if simple:
+            return
+        msg = self.msg
+        if msg.role is None and isinstance(d.get("role"), str):
+            msg.role = d["role"]
+        refusal = d.get("refusal")
+        if isinstance(refusal, str) and refusal:
+            if self.refusal is None:
+                self.refusal = Pieces()
+            self.refusal.add(refusal)
+        if has_reasoning(d):
+            if self.reasoning is None:
+                self.reasoning = Pieces()
+            self.reasoning.add(reasoning_text(d))
+            details = d.get("reasoning_details")
+            if isinstance(details, list):
+                msg.reasoning_items += len(details)
+        tcs = d.get("tool_calls")
+        if tcs.__class__ is list:
+            msg.tool_entries += len(tcs)
+            if self.calls is None:
+                self.calls = {}
+            _merge_tool_calls(self.calls, tcs, visit)
+
+    def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
+        msg = self.msg
+        if finish is not None:
+            msg.finish_reason = finish.choice.get("finish_reason")
+        msg.content = self.content.text()
+        if self.reasoning is not None:
+            msg.reasoning = self.reasoning.text()
+        if self.refusal is not None:
+            msg.refusal = self.refusal.text()
+        if msg.finish_reason is None and error_finished:
+            msg.finish_reason = "error"
+        if self.calls is not None:
+            for call in self.calls.values():
+                call.arguments = call.parts.text()
+                call.parts = Pieces()
+            msg.tool_calls = list(self.calls.values())
+        msg.usage = usage
+        return msg
 
 
 def assemble(stream: Stream) -> dict[int, AssembledChoice]:
-    """Rebuild each choice the way clients do: strings concatenate, tool calls merge by index.
-
-    One pass per choice; a delta that carries only content (most of them) takes the short path.
-    """
+    """Rebuild each choice of a decoded Stream the way clients do (ChoiceAssembly)."""
     usage = None
     for pos in stream.usage_positions:  # the last usage object wins
         u = stream.chunks[pos].obj.get("usage")
@@ -388,38 +498,9 @@ def assemble(stream: Stream) -> dict[int, AssembledChoice]:
     out: dict[int, AssembledChoice] = {}
     finishes = stream.finishes
     for idx, visits in stream.choices.items():
-        msg = AssembledChoice(idx, usage=usage)
-        calls: dict[Any, ToolCall] = {}
-        content: list[str] = []
-        reasoning: list[str] = []
+        assembly = ChoiceAssembly(idx)
         for visit in visits:
-            d = visit.delta
-            c = d.get("content")
-            if c.__class__ is str:
-                content.append(c)
-                simple = len(d) == 1
-            else:
-                simple = not d
-            if not simple:
-                if msg.role is None and isinstance(d.get("role"), str):
-                    msg.role = d["role"]
-                msg.refusal += _text(d.get("refusal"))
-                if has_reasoning(d):
-                    reasoning.append(reasoning_text(d))
-                    details = d.get("reasoning_details")
-                    if isinstance(details, list):
-                        msg.reasoning_details.extend(details)  # raw: reasoning.schema judges each item
-                tcs = d.get("tool_calls")
-                if tcs.__class__ is list:
-                    msg.tool_entries += len(tcs)
-                    _merge_tool_calls(calls, tcs, visit)
+            assembly.add(visit)
         positions = finishes[idx]
-        if positions:  # the first non-null finish_reason
-            msg.finish_reason = visits[positions[0]].choice.get("finish_reason")
-        msg.content = "".join(content)
-        msg.reasoning = "".join(reasoning)
-        if msg.finish_reason is None and idx in stream.error_finishes:
-            msg.finish_reason = "error"
-        msg.tool_calls = list(calls.values())
-        out[idx] = msg
+        out[idx] = assembly.done(visits[positions[0]] if positions else None, idx in stream.error_finishes, usage)
     return out

@@ -22,12 +22,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 from .baseline import Comparison, render_text
 from .exchange import Exchange
 from .findings import FAIL, WARN, Status, Verdict
-from .formatting import escaped_excerpt, location
+from .formatting import Body, escaped_excerpt, location
 from .github import github_command, print_annotations
 from .interactions import Contents, Recorded, Skipped, skipped_summary
 
@@ -61,6 +61,11 @@ class Run:
 class Writer:
     """One output. The base class writes nothing: a writer overrides the halves it needs."""
 
+    # Whether this output reads the whole body in memory. Most read only the few bytes around
+    # a finding, which a body left on disk serves (``Exchange.file``), so ``validate`` judges a
+    # recording of any size in bounded memory unless one of the selected writers says so.
+    needs_body: ClassVar[bool] = False
+
     def unreadable(self, path: str, message: str) -> Any:
         """Worker side: the piece for a file that could not be read (the error itself goes to stderr)."""
         return None
@@ -76,7 +81,7 @@ class Writer:
         """Main side, once, after every file."""
 
 
-def print_verdict(path: str, body: bytes, verdict: Verdict, out: TextIO, mark: Callable[[str], str] | None = None) -> None:
+def print_verdict(path: str, body: Body, verdict: Verdict, out: TextIO, mark: Callable[[str], str] | None = None) -> None:
     """A file's verdict as text: a line, then each failed or warned rule's findings with
     where they are and the offending bytes."""
     failed = [r for r in verdict.results if r.status == FAIL]
@@ -129,7 +134,8 @@ class TextWriter(_Streamed):
         text.writelines(f"{s.id}: skipped: {s.reason}\n" for s in contents.skipped)
         for one in exchanges:
             mark = self._marker(one.exchange_id) if self.known is not None else None
-            print_verdict(one.recorded.id, one.recorded.exchange.body, one.verdict, text, mark)
+            exchange = one.recorded.exchange
+            print_verdict(one.recorded.id, exchange.file or exchange.body, one.verdict, text, mark)
         return text.getvalue()
 
     def _marker(self, exchange_id: str) -> Callable[[str], str]:
@@ -139,6 +145,8 @@ class TextWriter(_Streamed):
 
 class GithubWriter(_Streamed):
     """``--format github``: workflow commands that annotate the recording's lines."""
+
+    needs_body = True  # a line number counts the newlines before the finding, from the start
 
     def unreadable(self, path: str, message: str) -> str:
         return github_command("error", path, 1, None, "unreadable recording", message)
@@ -259,6 +267,8 @@ class ReportsWriter(Writer):
     each finding and assemble what a client ends up with), so with ``-j N`` this writer is
     the one that sends decoded exchanges back from the workers; without ``--reports`` none does.
     """
+
+    needs_body = True  # the reports redact and re-decode the body for what a client ends up with
 
     def __init__(self, reports: str, profile: str | None, clients: tuple[str, ...], baseline: str | None,
                  selected: frozenset[str] | None, to_err: bool) -> None:

@@ -112,4 +112,31 @@ def test_rules_listing() -> None:
     assert {d["id"] for d in data} == {r.id for r in all_rules()}
     assert all(d["severity"] in ("error", "warning") and d["source"] and d["title"] for d in data)
     code, out, _ = run("rules", "tools.index-dense")
-    assert "streaming.md section 7" in out and "conformance.rules.tools.index_dense" in out
+    assert "streaming.md section 7" in out and "conformance.rules.tools.IndexDense" in out
+
+
+def test_validate_leaves_a_recording_on_disk_unless_an_output_needs_it_whole(monkeypatch) -> None:
+    """Text and JSON read only the bytes around a finding, so validate judges a recording as
+    it reads it (bounded memory at any size); github annotations count lines from the start
+    and need the body. The text is the same either way, excerpts included."""
+    import conformance.cli as cli
+    from conformance.recordings import read as real_read
+
+    asked: list[bool] = []
+
+    def spy(path, lazy=False):
+        asked.append(lazy)
+        return real_read(path, lazy=lazy)
+
+    monkeypatch.setattr(cli, "read", spy)
+    folder = str(Path(__file__).resolve().parent.parent / "fixtures" / "violations")
+    code, lazy_text, _ = run("validate", "-j", "1", folder)
+    assert asked and all(asked)
+    assert "| " in lazy_text  # excerpts of the offending bytes were read from disk
+    asked.clear()
+    run("validate", "-j", "1", "--format", "github", folder)
+    assert asked and not any(asked)
+
+    monkeypatch.setattr(cli, "read", lambda path, lazy=False: real_read(path, lazy=False))
+    code_whole, whole_text, _ = run("validate", "-j", "1", folder)
+    assert (code_whole, whole_text) == (code, lazy_text)

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import given, settings, strategies as st
 
-from conformance.partialjson import first_invalid
+from conformance.partialjson import PartialJSON, first_invalid
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
@@ -47,6 +47,25 @@ def test_known_cases() -> None:
     assert first_invalid("[1,]") == 3
     assert first_invalid("01") == 1
     assert first_invalid('{"a":1}\n```') == 8
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values, st.sampled_from(["", "```json\n", "Sure! ", "\n```", "]", "[ ]", '"x"', "  ", "{}", "\u0001"]), st.integers(0, 60), st.lists(st.integers(0, 12), max_size=12))
+def test_fed_in_pieces_it_answers_as_on_the_whole(value: object, junk: str, at: int, cuts: list[int]) -> None:
+    """structured.partial-json feeds each delta's content as it streams: the resumable
+    automaton finds the same first impossible character as first_invalid on the whole text,
+    wherever the pieces are cut (inside a string, an escape, a number, between '[' and ']')."""
+    text = json.dumps(value)
+    text = text[:at] + junk + text[at:]
+    automaton = PartialJSON()
+    got = None
+    prev = 0
+    for cut in [*sorted(min(c * 3, len(text)) for c in cuts), len(text)]:
+        got = automaton.feed(text[prev:cut])
+        prev = cut
+    assert got == first_invalid(text)
+    if got is not None:
+        assert automaton.feed('"more"') == got  # once found, it stays
 
 
 @settings(max_examples=150, deadline=None)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from conformance import Exchange, Timing, judge
 from conformance.findings import ERROR, FAIL, NA, PASS, WARN, WARNING, Violation
-from conformance.judge import run_rule
-from conformance.profiles import get_profile
 from conformance.rules import Rule
-from conformance.stream import decode
+from conformance.rules.fold import End, Fold
 
 from .conftest import USAGE, chunk, stream_body, text_stream
 
@@ -177,19 +176,24 @@ def test_trailing_cr_is_an_error_only_when_the_lost_event_is_not_done() -> None:
 
 
 def test_a_rule_fails_when_any_finding_is_an_error_even_past_the_cap() -> None:
-    def check(stream: Any) -> Any:
-        for _ in range(25):
-            yield Violation("w", severity=WARNING, reason="warning: only this")
-        yield Violation("e", severity=ERROR, reason="error: this one")
+    class Conditional(Fold):
+        def finish(self, end: End) -> Iterator[Violation]:
+            for _ in range(25):
+                yield Violation("w", severity=WARNING, reason="warning: only this")
+            yield Violation("e", severity=ERROR, reason="error: this one")
 
-    rule = Rule("x.conditional", ERROR, "11", "T.", "Why it matters to clients.", check, severity_note="error when ...; warning when ...")
-    res = run_rule(rule, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    rule = Rule("x.conditional", ERROR, "11", "T.", "Why it matters to clients.", Conditional, severity_note="error when ...; warning when ...")
+    res = judge(Exchange(stream_body(*text_stream("a"))), "sansa", [rule]).results[0]
     assert (res.status, res.severity, res.total, len(res.findings)) == (FAIL, ERROR, 26, 20)
     assert {f.severity for f in res.findings} == {WARNING}
 
     # a rule without a declared conditional severity may not change it: the suite says so
-    plain = Rule("x.plain", ERROR, "11", "T.", "Why it matters to clients.", lambda s: iter([Violation("w", severity=WARNING)]))
-    res = run_rule(plain, decode(Exchange(stream_body(*text_stream("a"))), get_profile("sansa")))
+    class Plain(Fold):
+        def finish(self, end: End) -> Iterator[Violation]:
+            yield Violation("w", severity=WARNING)
+
+    plain = Rule("x.plain", ERROR, "11", "T.", "Why it matters to clients.", Plain)
+    res = judge(Exchange(stream_body(*text_stream("a"))), "sansa", [plain]).results[0]
     assert res.status == FAIL and "declares no conditional severity" in res.findings[0].message
 
 
@@ -329,3 +333,105 @@ def test_bom_before_an_event_without_chunk_data_is_a_warning() -> None:
     assert "no JSON object" in result(BOM + stream_body("ping", *text_stream("a")), "compat.no-bom").findings[0].severity_reason
     empty = result(BOM + stream_body(chunk({}), *text_stream("a")), "compat.no-bom")
     assert empty.status == WARN and "nothing a client needs" in empty.findings[0].severity_reason
+
+
+def test_incremental_runs_give_the_window_of_every_time() -> None:
+    """The fold keeps arrival times as runs (a time and how many in a row): the window over
+    the runs is the window over the times, in order or not."""
+    import random
+
+    from conformance.rules.delivery import Run, burst_window, run_window
+    from conformance.sse import Event
+
+    rng = random.Random(12)
+    ev = Event(0, 0, 0, "", "", "", None)
+    for _ in range(3000):
+        times = [round(rng.uniform(0, 3), rng.choice([0, 1, 2])) for _ in range(rng.randrange(1, 60))]
+        if rng.random() < 0.5:
+            times.sort()
+        runs: list[Run] = []
+        for t in times:
+            if runs and runs[-1].time == t:
+                runs[-1].count += 1
+            else:
+                runs.append(Run(t, ev))
+        share = rng.choice([0.9, 0.5])
+        assert run_window(runs, len(times), share) == burst_window(times, share)
+
+
+def test_incremental_cites_the_event_where_the_burst_starts_even_inside_a_run() -> None:
+    """Arrival times that go back (a hand-written timing) can start the window inside a run
+    of equal times: the fold finds that event by reading the body again, so the finding
+    cites the event the whole list of times gives."""
+    from conformance.rules.delivery import burst_window
+    from conformance.sse import parse
+
+    body = stream_body(*text_stream(*["x"] * 40))
+    events = parse(body).events
+    # the first six events at 1.0 s, the rest at 9.0 s but for the last three, back at 1.0 s:
+    # the window of 90 % ending on those three is 0 s wide and starts inside the first run
+    times = [1.0] * 6 + [9.0] * (len(events) - 9) + [1.0] * 3
+    start, _, width = burst_window(times)
+    assert width == 0.0 and 0 < start < 6
+    res = incremental(Exchange(body, timing=Timing(tuple((ev.end, t) for ev, t in zip(events, times)))))
+    assert res.status == WARN and res.findings[0].event == events[start].index
+    assert res.findings[0].offset == events[start].offset and f"from {times[start]:.3f} s on" in res.findings[0].message
+
+
+def test_findings_past_the_cap_are_counted_not_described() -> None:
+    """A fold describes only the violations the report keeps (jsonschema's first_error is
+    costly and builds cyclic errors that stay alive while the collector is paused); the rest
+    still count in the total and the status."""
+    bad_error = {"error": {"code": 1}, "choices": []}
+    body = stream_body(chunk({"role": "assistant", "content": "a"}), *[bad_error] * 30, done=False)
+    res = judge(Exchange(body)).result("error.mid-stream-shape")
+    assert res is not None and res.status == FAIL and res.total == 30 and len(res.findings) == 20
+    assert all("does not match" in f.message for f in res.findings)
+    bad_detail = {"reasoning_details": [{"type": 5}]}
+    chunks = [chunk({"role": "assistant", "content": ""}, index=1), *[chunk(bad_detail, index=i % 2) for i in range(50)]]
+    chunks += [chunk({}, "stop", index=0), chunk({}, "stop", index=1, usage=USAGE)]
+    res = judge(Exchange(stream_body(*chunks))).result("reasoning.schema")
+    assert res is not None and res.status == FAIL and res.total == 50
+    assert [f.event for f in res.findings] == [1 + 2 * k for k in range(20)]  # choice 0 first, in stream order
+    assert all("reasoning-detail.json" in f.message for f in res.findings)
+
+
+def test_folds_that_ask_for_plain_chunks_only_in_some_states_still_see_them() -> None:
+    """Plain chunks (the template chunk again with another content string) skip the folds
+    that do not need them; these rules need them only in some states and must see every one
+    then: content that begins in a plain chunk, chunks after an early usage chunk, a template
+    choice without finish_reason or with a message object."""
+    words = [chunk({"content": f"w{k}"}) for k in range(30)]
+    # content begins in a plain chunk (the template's content is blank), reasoning after it
+    body = stream_body(chunk({"role": "assistant", "content": ""}), chunk({"content": " "}), *words, chunk({"reasoning_content": "late"}), chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("reasoning.before-content")
+    assert res is not None and res.status == FAIL and "content began at event #2" in res.findings[0].message
+    # an early usage chunk, then 31 chunks
+    body = stream_body(chunk({"role": "assistant", "content": ""}, usage=USAGE), *words, chunk({}, "stop"))
+    res = judge(Exchange(body)).result("compat.usage-last")
+    assert res is not None and res.status == WARN and res.findings[0].message.startswith("31 chunk(s) follow")
+    # every choice without the finish_reason key: 32 findings, the first 20 kept
+    keyless = [chunk({"content": f"w{k}"}) for k in range(30)]
+    for c in keyless:
+        del c["choices"][0]["finish_reason"]
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *keyless, chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("compat.finish-reason-key")
+    assert res is not None and res.status == WARN and res.total == 30 and [f.event for f in res.findings] == list(range(1, 21))
+    # every choice with a message object
+    carrying = [chunk({"content": f"w{k}"}) for k in range(30)]
+    for c in carrying:
+        c["choices"][0]["message"] = {"role": "assistant"}
+    body = stream_body(chunk({"role": "assistant", "content": ""}), *carrying, chunk({}, "stop", usage=USAGE))
+    res = judge(Exchange(body)).result("compat.no-choice-message")
+    assert res is not None and res.status == FAIL and "(and 29 later chunk(s))" in res.findings[0].message
+
+
+def test_dataless_blocks_after_done_are_left_out_of_the_count() -> None:
+    """compat.no-dataless-blocks watches no event: blocks after [DONE] are left out at the end,
+    counting again from the body when more than the kept ones came on both sides."""
+    parts = stream_body(*text_stream(*["x"] * 30)).split(b"\n\n")
+    before = b"\n\n".join(p + b"\n\nid: 7\n\nevent: ping" for p in parts[:-2])
+    body = before + b"\n\n" + parts[-2] + b"\n\n" + b"event: a\n\n" * 15
+    res = judge(Exchange(body)).result("compat.no-dataless-blocks")
+    assert res is not None and res.status == FAIL and len(res.findings) == 20
+    assert res.total == (len(parts) - 2) * 2  # each id: line alone, each event: line alone; none after [DONE]

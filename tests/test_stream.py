@@ -38,7 +38,7 @@ def test_assembles_text_reasoning_and_usage() -> None:
     ]
     msg = decode(Exchange(stream_body(*chunks)), SANSA).message[0]
     assert (msg.role, msg.content, msg.reasoning, msg.finish_reason) == ("assistant", "Hello", "think more", "stop")
-    assert msg.usage == USAGE and len(msg.reasoning_details) == 1
+    assert msg.usage == USAGE and msg.reasoning_items == 1
 
 
 def test_parallel_tool_calls_merge_by_index() -> None:

@@ -1,9 +1,10 @@
-"""The rule catalogue: one registered pure function per spec rule id.
+"""The rule catalogue: one registered rule per spec rule id.
 
-A rule is ``check(stream) -> Iterable[Violation]``. Its registration carries what the judge
-needs to stamp and filter: severity, spec section, the profiles it applies to, what it
-applies to (streams, pre-stream errors, or both), and an ``applies`` function that returns
-the reason a rule cannot be judged (it needs the request, a live run...), or None.
+A rule is a ``Fold`` subclass (rules/fold.py): built up in one pass over the exchange as it
+is read, judged at its end. Its registration carries what the judge needs to stamp and
+filter: severity, spec section, the profiles it applies to, what it applies to (streams,
+pre-stream errors, or both), and an ``applies`` function over ``End`` that returns the
+reason a rule cannot be judged (it needs the request, a live run...), or None.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
-from ..findings import ERROR, WARNING, Severity, Violation
+from ..findings import ERROR, WARNING, Severity
+from .fold import Fold
 
 if TYPE_CHECKING:
-    from ..stream import Stream
+    from .fold import End
 
-__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "get_rule", "rule"]
+__all__ = ["ANY", "PRESTREAM", "REGISTRY", "STREAM", "Rule", "Scope", "all_rules", "catalogue", "get_rule", "rule"]
 
-Check = Callable[["Stream"], Iterable[Violation]]
-Applies = Callable[["Stream"], "str | None"]
+Applies = Callable[["End"], "str | None"]
+_F = TypeVar("_F", bound=type[Fold])
 
 # What a rule judges: a streamed answer (2xx), a pre-stream error answer (non-2xx), or both.
 Scope = Literal["stream", "pre-stream", "any"]
@@ -52,7 +54,7 @@ class Rule:
     section: str  # spec section number, or "suite"
     title: str  # one line: what must hold
     why: str  # why it matters, which clients break
-    check: Check
+    check: type[Fold]  # the rule's fold (the class ``rule`` registered)
     applies: Applies | None = None
     scope: Scope = STREAM
     profiles: frozenset[str] = frozenset({"sansa", "openai"})
@@ -62,6 +64,11 @@ class Rule:
     # Violation says which applied and why (compat.no-bom: "error when the dropped first
     # event carries data; warning when it carries only the role").
     severity_note: str | None = None
+
+    @property
+    def fold(self) -> type[Fold]:
+        """The rule's fold: one instance per exchange (``check``, named for what it does)."""
+        return self.check
 
     @property
     def severity_text(self) -> str:
@@ -95,8 +102,8 @@ def rule(
     live: bool = False,
     without_response: bool = False,
     severity_note: str | None = None,
-) -> Callable[[Check], Check]:
-    """Register ``check`` under ``id``; a duplicate id is a programming error.
+) -> Callable[[_F], _F]:
+    """Register the Fold subclass under ``id``; a duplicate id is a programming error.
 
     ``severity_note`` declares a conditional severity: ``severity`` is the highest the rule
     reports, and the note says when each applies ("error when ...; warning when ...").
@@ -106,12 +113,16 @@ def rule(
     if severity_note is not None and (severity != ERROR or not severity_note.startswith("error when")):
         raise ValueError(f"{id}: a conditional severity declares error, its highest, and a note 'error when ...; warning when ...'")
 
-    def register(check: Check) -> Check:
+    def register(check: _F) -> _F:
         old = REGISTRY.get(id)
         # the same function registering again is a module re-import (pytester does that); a
         # different function under a taken id is a mistake
-        if old is not None and (old.check.__module__, old.check.__qualname__) != (check.__module__, check.__qualname__):
-            raise ValueError(f"duplicate rule id {id!r}")
+        if old is not None:
+            was = old.check
+            if (was.__module__, was.__qualname__) != (check.__module__, check.__qualname__):
+                raise ValueError(f"duplicate rule id {id!r}")
+        if not (isinstance(check, type) and issubclass(check, Fold)):
+            raise TypeError(f"{id}: a rule is a Fold subclass (rules/fold.py)")
         REGISTRY[id] = Rule(
             id, severity, section, title, why, check, applies, scope, frozenset(profiles), live, without_response, severity_note
         )
@@ -123,10 +134,17 @@ def rule(
 _MODULES = ("request", "framing", "chunks", "usage", "error_events", "tools", "reasoning", "structured", "delivery", "compat", "clients", "capture")
 
 
-def all_rules() -> list[Rule]:
-    """Every rule, in spec order (section, then registration order)."""
+_SORTED: list[tuple[tuple[Rule, ...], tuple[Rule, ...]]] = []  # (registry values, catalogue): the last sort
+
+
+def catalogue() -> tuple[Rule, ...]:
+    """Every rule, in spec order (section, then registration order): the same tuple while
+    the registry does not change (the judge keys its per-profile plan on it)."""
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
+    current = tuple(REGISTRY.values())
+    if _SORTED and _SORTED[0][0] == current:
+        return _SORTED[0][1]
 
     position = {rule_id: n for n, rule_id in enumerate(REGISTRY)}  # once, not once per rule
 
@@ -134,7 +152,14 @@ def all_rules() -> list[Rule]:
         sec = 99 if r.section == "suite" else int(r.section)
         return (sec, position[r.id])
 
-    return sorted(REGISTRY.values(), key=order)
+    ordered = tuple(sorted(current, key=order))
+    _SORTED[:] = [(current, ordered)]
+    return ordered
+
+
+def all_rules() -> list[Rule]:
+    """Every rule, in spec order (section, then registration order)."""
+    return list(catalogue())
 
 
 def get_rule(rule_id: str) -> Rule:

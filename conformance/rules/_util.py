@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 from referencing.exceptions import Unresolvable
 
-from ..stream import Stream, as_index
+from ..stream import as_index
 
 
 def is_int(value: Any) -> bool:
@@ -20,31 +20,6 @@ def show(value: Any, limit: int = 80) -> str:
     """A value as the finding text shows it: repr, cut to ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def needs_request(stream: Stream) -> str | None:
-    return None if stream.exchange.request is not None else "needs the request (no sidecar with 'request')"
-
-
-def request_tools(stream: Stream) -> dict[str, dict[str, Any]]:
-    """Declared tool name -> its function object."""
-    out: dict[str, dict[str, Any]] = {}
-    tools = (stream.exchange.request or {}).get("tools")
-    if isinstance(tools, list):
-        for tool in tools:
-            fn = tool.get("function") if isinstance(tool, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-                out[fn["name"]] = fn
-    return out
-
-
-def has_tool_calls(stream: Stream) -> bool:
-    """Any delta.tool_calls entry at all, even one that is not an object (counted once, by the assembler)."""
-    return any(msg.tool_entries for msg in stream.message.values())
-
-
-def no_tool_calls(stream: Stream) -> str | None:
-    return None if has_tool_calls(stream) else "the stream has no tool calls"
 
 
 def user_schema_error(schema: dict[str, Any], value: Any) -> str | None:

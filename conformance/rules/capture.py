@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 
 from ..exchange import Exchange
 from ..findings import Violation
-from ..stream import Stream
+from ..stream import AssembledChoice
 from . import ANY, rule
+from .fold import End, Fold
 
 PLAIN = "text"  # the live scenario every other one builds on
 
@@ -36,7 +37,7 @@ def _cause(ex: Exchange) -> str:
         return f"the API key: ${key_env} (set with --api-key-env) is missing, wrong or lacks access to this endpoint."
     if status == 404:
         return f"the URL or the model: the base URL usually ends in /v1 (--endpoint https://host/v1), and model={model!r} must exist there (--model)."
-    if status in (400, 422) and b"model" in ex.body[:65536].lower():
+    if status in (400, 422) and b"model" in ex.read(0, 65536).lower():
         return f"the model name: model={model!r} is not one this endpoint serves (--model)."
     if status in (400, 422):
         return "the request: the endpoint rejects a plain chat completion with stream: true; check the extra headers and its docs."
@@ -68,11 +69,11 @@ def refusal(ex: Exchange) -> str | None:
     if ex.is_stream:
         return None
     what = "the plain text request" if ex.scenario == PLAIN else "the request"
-    return f"The endpoint refused {what} with status {ex.status}: {_gist(ex.body)}\nLikely cause: {_cause(ex)}"
+    return f"The endpoint refused {what} with status {ex.status}: {_gist(ex.read(0, 65536))}\nLikely cause: {_cause(ex)}"
 
 
-def _complete_applies(stream: Stream) -> str | None:
-    ex = stream.exchange
+def _complete_applies(end: End) -> str | None:
+    ex = end.exchange
     if ex.extra.get("not_sent"):
         return str(ex.extra["not_sent"])
     if ex.scenario == PLAIN and ex.status is None and refusal(ex):
@@ -89,21 +90,22 @@ def _complete_applies(stream: Stream) -> str | None:
     applies=_complete_applies,
     without_response=True,
 )
-def complete(stream: Stream) -> Iterator[Violation]:
-    ex = stream.exchange
-    if ex.problem:
-        yield Violation(ex.problem)
-    if ex.status is not None and 300 <= ex.status < 400 and ex.scenario != PLAIN:  # on text: run.endpoint-usable
-        yield Violation(refusal(ex) or "")
-    for offset, length in stream.parser.oversized:
-        yield Violation(
-            f"A line of {length:,} bytes exceeds the {stream.parser.max_line:,}-byte line limit; it was skipped unjudged.",
-            offset=offset,
-        )
+class Complete(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        ex = end.exchange
+        if ex.problem:
+            yield Violation(ex.problem)
+        if ex.status is not None and 300 <= ex.status < 400 and ex.scenario != PLAIN:  # on text: run.endpoint-usable
+            yield Violation(refusal(ex) or "")
+        for offset, length in end.oversized:
+            yield Violation(
+                f"A line of {length:,} bytes exceeds the {end.max_line:,}-byte line limit; it was skipped unjudged.",
+                offset=offset,
+            )
 
 
-def _usable_applies(stream: Stream) -> str | None:
-    ex = stream.exchange
+def _usable_applies(end: End) -> str | None:
+    ex = end.exchange
     if ex.extra.get("not_sent"):
         return str(ex.extra["not_sent"])
     if ex.scenario == PLAIN or ex.status == 429:
@@ -121,36 +123,40 @@ def _usable_applies(stream: Stream) -> str | None:
     applies=_usable_applies,
     without_response=True,
 )
-def endpoint_usable(stream: Stream) -> Iterator[Violation]:
-    ex = stream.exchange
-    found = refusal(ex)
-    if found and ex.scenario != PLAIN:  # a rate-limited scenario: the plain one went through
-        found = f"The {ex.scenario} scenario was rate limited (status 429): {_gist(ex.body)}\nLikely cause: {_cause(ex)}"
-    if found:
-        yield Violation(found, offset=0 if ex.body else None)
+class EndpointUsable(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        ex = end.exchange
+        found = refusal(ex)
+        if found and ex.scenario != PLAIN:  # a rate-limited scenario: the plain one went through
+            found = f"The {ex.scenario} scenario was rate limited (status 429): {_gist(ex.read(0, 65536))}\nLikely cause: {_cause(ex)}"
+        if found:
+            yield Violation(found, offset=0 if end.size else None)
 
 
-def _has_reasoning(stream: Stream) -> bool:
-    return any(m.reasoning or m.reasoning_details for m in stream.message.values())
+Message = dict[int, AssembledChoice]
 
 
-# What each live scenario provokes, and how to see it in the answer.
-EXERCISED: dict[str, tuple[str, Callable[[Stream], bool]]] = {
-    "tool-call": ("a tool call (the request forced one)", lambda s: any(m.tool_entries for m in s.message.values())),
+def _has_reasoning(message: Message) -> bool:
+    return any(m.reasoning or m.reasoning_items for m in message.values())
+
+
+# What each live scenario provokes, and how to see it in the assembled message.
+EXERCISED: dict[str, tuple[str, Callable[[Message], bool]]] = {
+    "tool-call": ("a tool call (the request forced one)", lambda msg: any(m.tool_entries for m in msg.values())),
     "parallel-tools": (
         "tool calls (the request asked for two or more, in parallel)",
-        lambda s: any(len(m.tool_calls) >= 2 for m in s.message.values()),
+        lambda msg: any(len(m.tool_calls) >= 2 for m in msg.values()),
     ),
-    "length": ("finish_reason 'length' (max_tokens was 5)", lambda s: any(m.finish_reason == "length" for m in s.message.values())),
+    "length": ("finish_reason 'length' (max_tokens was 5)", lambda msg: any(m.finish_reason == "length" for m in msg.values())),
     "reasoning": ("reasoning (the request switched it on)", _has_reasoning),
-    "structured": ("content (a JSON document was asked for)", lambda s: any(m.content.strip() for m in s.message.values())),
+    "structured": ("content (a JSON document was asked for)", lambda msg: any(m.content.strip() for m in msg.values())),
 }
 
 
-def _exercising(stream: Stream) -> str | None:
-    if stream.exchange.scenario not in EXERCISED:
+def _exercising(end: End) -> str | None:
+    if end.exchange.scenario not in EXERCISED:
         return "judged on the live scenarios that provoke a feature (tools, length, reasoning, structured)"
-    if not stream.choices:
+    if not end.choices:
         return "the answer has no choices"
     return None
 
@@ -164,19 +170,20 @@ def _exercising(stream: Stream) -> str | None:
     applies=_exercising,
     live=True,
 )
-def exercised(stream: Stream) -> Iterator[Violation]:
-    scenario = stream.exchange.scenario or ""
-    what, seen = EXERCISED[scenario]
-    if not seen(stream):
-        calls = max(len(m.tool_calls) for m in stream.message.values())
-        if scenario == "parallel-tools" and calls == 1:
+class Exercised(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        scenario = end.exchange.scenario or ""
+        what, seen = EXERCISED[scenario]
+        if not seen(end.message):
+            calls = max(len(m.tool_calls) for m in end.message.values())
+            if scenario == "parallel-tools" and calls == 1:
+                yield Violation(
+                    "The parallel-tools scenario's answer has one tool call, not two or more: parallel calls (interleaved by "
+                    "index) were not exercised.\nIf the endpoint does not call tools in parallel, skip the scenario: "
+                    '[tool.sse-conformance] skip = ["parallel-tools"]'
+                )
+                return
             yield Violation(
-                "The parallel-tools scenario's answer has one tool call, not two or more: parallel calls (interleaved by "
-                "index) were not exercised.\nIf the endpoint does not call tools in parallel, skip the scenario: "
-                '[tool.sse-conformance] skip = ["parallel-tools"]'
+                f"The {scenario} scenario's answer has no {what}: the feature was not exercised, so its rules judged nothing.\n"
+                f"If the endpoint does not support it, skip the scenario: [tool.sse-conformance] skip = [\"{scenario}\"]"
             )
-            return
-        yield Violation(
-            f"The {scenario} scenario's answer has no {what}: the feature was not exercised, so its rules judged nothing.\n"
-            f"If the endpoint does not support it, skip the scenario: [tool.sse-conformance] skip = [\"{scenario}\"]"
-        )

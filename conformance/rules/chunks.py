@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from operator import attrgetter, methodcaller
 from typing import Any
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, has_reasoning
+from ..stream import KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import show
+from .fold import Context, End, Findings, Fold
 
-_obj = attrgetter("obj")
-_delta = attrgetter("delta")
-_get_role = methodcaller("get", "role")
+# Payload texts whose schema verdict chunk.schema remembers: a stream repeats many payloads
+# (the same token, the empty closing delta); bounded, so that a stream of distinct payloads
+# does not keep them all.
+_SEEN = 4096
 
 
 @rule(
@@ -23,21 +24,36 @@ _get_role = methodcaller("get", "role")
     title="Every chunk has the required fields with the right types (schemas/chunk.json).",
     why="Clients validate (AI SDK, generated clients) or index blindly (OpenAI SDK) into these fields.",
 )
-def chunk_schema(stream: Stream) -> Iterator[Violation]:
-    schema = get_schema(stream.profile.chunk_schema)
-    is_valid = schema.is_valid
-    # Equal payload text is an equal JSON value, so its verdict is the same: a stream repeats
-    # many payloads (the same token, the empty closing delta), each validated once.
-    seen: dict[str, bool] = {}
-    for item in stream.chunks:
+class ChunkSchema(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.schema = get_schema(ctx.profile.chunk_schema)
+        self.is_valid = self.schema.is_valid
+        # Equal payload text is an equal JSON value, so its verdict is the same.
+        self.seen: dict[str, bool] = {}
+        self.found = Findings()
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind != KIND_CHUNK:
+            return
         data = item.event.data
-        valid = seen.get(data)
+        valid = self.seen.get(data)
         if valid is None:
-            valid = seen[data] = is_valid(item.obj)
+            if len(self.seen) >= _SEEN:
+                self.seen.clear()
+            valid = self.seen[data] = self.is_valid(item.obj)
         if not valid:
-            detail = schema.first_error(item.obj) or "does not match the schema"
+            if self.found.full():
+                self.found.tally()  # counted, not kept: its message would never be shown
+                return
+            detail = self.schema.first_error(item.obj) or "does not match the schema"
             path, _, message = detail.partition(": ")
-            yield Violation(f"The chunk does not match {schema.name}: {message}", item.event, path=path)
+            self.found.add(Violation(f"The chunk does not match {self.schema.name}: {message}", item.event, path=path))
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 @rule(
@@ -47,28 +63,46 @@ def chunk_schema(stream: Stream) -> Iterator[Violation]:
     why="OpenAI documents one id and created per completion; clients take them from the first chunk.",
     severity="warning",
 )
-def consistent_id(stream: Stream) -> Iterator[Violation]:
-    if not stream.chunks:
-        return
-    first = stream.chunks[0].obj
-    objs = list(map(_obj, stream.chunks))
-    if all(list(map(methodcaller("get", key), objs)).count(first.get(key)) == len(objs) for key in ("id", "created", "model")):
-        return  # the common case, counted in C; the per-key passes below say where it changed
-    for key in ("id", "created", "model"):
-        want = first.get(key)
-        for item in stream.chunks[1:]:
-            got = item.obj.get(key)
-            if got != want:
+class ConsistentId(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    _KEYS = ("id", "created", "model")
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.first: DecodedEvent | None = None
+        self.want: tuple[Any, ...] = ()
+        self.changed: dict[str, tuple[DecodedEvent, Any]] = {}  # key -> the first chunk that changes it, and its value
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind != KIND_CHUNK:
+            return
+        obj = item.obj
+        if self.first is None:
+            self.first = item
+            self.want = (obj.get("id"), obj.get("created"), obj.get("model"))
+            return
+        want = self.want
+        if obj.get("id") == want[0] and obj.get("created") == want[1] and obj.get("model") == want[2]:
+            return  # the common case
+        for key, w in zip(self._KEYS, want):
+            if key not in self.changed:
+                got = obj.get(key)
+                if got != w:
+                    self.changed[key] = (item, got)
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        first = self.first
+        if first is None:
+            return
+        for key, want in zip(self._KEYS, self.want):
+            if key in self.changed:
+                item, got = self.changed[key]
                 yield Violation(
-                    f"{key!r} changes within the stream.\nExpected: {key}={want!r} (as in event #{stream.chunks[0].event.index})\nReceived: {key}={got!r}",
+                    f"{key!r} changes within the stream.\nExpected: {key}={want!r} (as in event #{first.event.index})\nReceived: {key}={got!r}",
                     item.event,
                     path=f"$.{key}",
                 )
-                break
-
-
-def _no_choices(stream: Stream) -> bool:
-    return not stream.choices
 
 
 @rule(
@@ -77,42 +111,55 @@ def _no_choices(stream: Stream) -> bool:
     title='The first delta of each choice has role: "assistant".',
     why="The AI SDK accepts only role assistant; a stream with no choice at all gives the client nothing.",
 )
-def role_first(stream: Stream) -> Iterator[Violation]:
-    if _no_choices(stream):
-        if stream.chunks and not stream.errors:
-            yield Violation("No chunk carries a choice: there is no first delta with a role.", stream.chunks[0].event)
-        return
-    for idx, visits in sorted(stream.choices.items()):
-        first = visits[0]
-        role = first.delta.get("role")
-        if role != "assistant":
-            got = "no role" if role is None else f"role={role!r}"
-            yield Violation(
-                f"The first delta of choice {idx} has {got}.\nExpected: role='assistant'",
-                first.item.event,
-                path=f"$.choices[{first.pos}].delta.role",
-            )
+class RoleFirst(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        if not end.choices:
+            if end.first_chunk is not None and not end.errors:
+                yield Violation("No chunk carries a choice: there is no first delta with a role.", end.first_chunk.event)
+            return
+        for idx, facts in sorted(end.choices.items()):
+            first = facts.first
+            role = first.delta.get("role")
+            if role != "assistant":
+                got = "no role" if role is None else f"role={role!r}"
+                yield Violation(
+                    f"The first delta of choice {idx} has {got}.\nExpected: role='assistant'",
+                    first.item.event,
+                    path=f"$.choices[{first.pos}].delta.role",
+                )
 
 
 @rule(
     "chunk.role-only-first",
     section="4",
     title="No later delta of the same choice carries role.",
-    why="The OpenAI SDK's stream() helper concatenates string fields: a repeated role becomes 'assistantassistant'.",
+    why="The OpenAI SDK's stream helper concatenates string fields: a repeated role becomes 'assistantassistant'.",
 )
-def role_only_first(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        later = visits[1:]
-        if list(map(_get_role, map(_delta, later))).count(None) == len(later):
-            continue  # the common case, counted in C: no later delta has a role
-        for visit in later:
-            role = visit.delta.get("role")
-            if role is not None:
-                yield Violation(
+class RoleOnlyFirst(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.seen: set[int] = set()
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        if idx not in self.seen:
+            self.seen.add(idx)
+            return
+        role = v.delta.get("role")
+        if role is not None:
+            self.found.add(
+                Violation(
                     f"A later delta of choice {idx} repeats role={role!r}; only the first delta carries it.",
-                    visit.item.event,
-                    path=f"$.choices[{visit.pos}].delta.role",
-                )
+                    v.item.event,
+                    path=f"$.choices[{v.pos}].delta.role",
+                ),
+                idx,
+            )
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 @rule(
@@ -121,18 +168,28 @@ def role_only_first(stream: Stream) -> Iterator[Violation]:
     title="finish_reason is null or one of the profile's values (sansa: stop, length, tool_calls, error).",
     why="Clients map finish reasons to behaviour; an unknown value becomes 'other' or an error.",
 )
-def finish_reason_enum(stream: Stream) -> Iterator[Violation]:
-    allowed = stream.profile.finish_reasons
-    finishes = stream.finishes
-    for idx, visits in sorted(stream.choices.items()):
-        for visit in map(visits.__getitem__, finishes[idx]):  # the visits whose finish_reason is not null
-            fr = visit.choice.get("finish_reason")
-            if not isinstance(fr, str) or fr not in allowed:
-                yield Violation(
-                    f"Choice {idx} finishes with finish_reason={show(fr)}.\nExpected: null or one of {', '.join(sorted(allowed))}",
-                    visit.item.event,
-                    path=f"$.choices[{visit.pos}].finish_reason",
-                )
+class FinishReasonEnum(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.allowed = ctx.profile.finish_reasons
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        fr = v.choice.get("finish_reason")
+        if fr is not None and (not isinstance(fr, str) or fr not in self.allowed):
+            self.found.add(
+                Violation(
+                    f"Choice {idx} finishes with finish_reason={show(fr)}.\nExpected: null or one of {', '.join(sorted(self.allowed))}",
+                    v.item.event,
+                    path=f"$.choices[{v.pos}].finish_reason",
+                ),
+                idx,
+            )
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 def _has_payload(delta: dict[str, Any]) -> bool:
@@ -152,43 +209,64 @@ def _has_payload(delta: dict[str, Any]) -> bool:
     title="Each choice gets exactly one non-null finish_reason, and nothing but empty deltas after it.",
     why="Clients stop at the finish: anything sent later is lost, and a choice that never finishes looks truncated.",
 )
-def finish_reason_once(stream: Stream) -> Iterator[Violation]:
-    error_entries = stream.error_entries
-    finishers = stream.error_finishes
-    for idx, visits in sorted(stream.choices.items()):
-        finished = None
-        positions = stream.finishes[idx]
-        # nothing can be wrong before the first finish: start there (after it, every visit counts)
-        for visit in visits[positions[0] :] if positions else ():
-            fr = visit.choice.get("finish_reason")
-            if finished is not None:
-                if fr is not None:
-                    yield Violation(
-                        f"Choice {idx} finishes a second time (finish_reason={fr!r}; first at event #{finished.item.event.index}).",
-                        visit.item.event,
-                        path=f"$.choices[{visit.pos}].finish_reason",
-                    )
-                    break
-                if _has_payload(visit.delta):
-                    yield Violation(
-                        f"Choice {idx} streams more after its finish at event #{finished.item.event.index}: {show(visit.delta)}",
-                        visit.item.event,
-                        path=f"$.choices[{visit.pos}].delta",
-                    )
-                    break
-            elif fr is not None:
-                finished = visit
-        if finished is not None:
-            extra = error_entries.get(idx)
-            if extra:
-                yield Violation(
-                    f"Choice {idx} finished at event #{finished.item.event.index} and the error event finishes it again.",
-                    extra[0].event,
-                )
-        elif idx not in finishers:
-            yield Violation(
-                f"Choice {idx} never gets a finish_reason (last seen at event #{visits[-1].item.event.index}).",
-                visits[-1].item.event,
+class FinishReasonOnce(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.finished: dict[int, Visit | None] = {}  # choice -> its first finish (None: the choice already reported)
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        if idx not in self.finished:  # nothing can be wrong before the first finish
+            if v.choice.get("finish_reason") is not None:
+                self.finished[idx] = v
+            return
+        finished = self.finished[idx]
+        if finished is None:
+            return  # reported once already
+        fr = v.choice.get("finish_reason")
+        if fr is not None:
+            self.found.add(
+                Violation(
+                    f"Choice {idx} finishes a second time (finish_reason={fr!r}; first at event #{finished.item.event.index}).",
+                    v.item.event,
+                    path=f"$.choices[{v.pos}].finish_reason",
+                ),
+                idx,
             )
-        elif len(error_entries.get(idx, [])) > 1:
-            yield Violation(f"Choice {idx} is finished by more than one error event.", error_entries[idx][1].event)
+            self.finished[idx] = None
+        elif _has_payload(v.delta):
+            self.found.add(
+                Violation(
+                    f"Choice {idx} streams more after its finish at event #{finished.item.event.index}: {show(v.delta)}",
+                    v.item.event,
+                    path=f"$.choices[{v.pos}].delta",
+                ),
+                idx,
+            )
+            self.finished[idx] = None
+
+    def finish(self, end: End) -> Findings:
+        found = self.found
+        for idx, facts in sorted(end.choices.items()):
+            finished = facts.finish
+            entries, count = end.error_entries.get(idx, ([], 0))
+            if finished is not None:
+                if entries:
+                    found.add(
+                        Violation(
+                            f"Choice {idx} finished at event #{finished.item.event.index} and the error event finishes it again.",
+                            entries[0].event,
+                        ),
+                        idx,
+                    )
+            elif idx not in end.error_finishes:
+                last = facts.last
+                found.add(
+                    Violation(f"Choice {idx} never gets a finish_reason (last seen at event #{last.item.event.index}).", last.item.event),
+                    idx,
+                )
+            elif count > 1:
+                found.add(Violation(f"Choice {idx} is finished by more than one error event.", entries[1].event), idx)
+        return found

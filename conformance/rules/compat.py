@@ -1,20 +1,53 @@
-"""Section 11: legal by the standard, yet known to break widely used clients."""
+"""Section 11: legal by the standard, yet known to break widely used clients.
+
+Folds (rules/fold.py): each rule remembers per choice only what its finding needs (the first
+offending appearance and a count); the body-edge rules (BOM, final CR) read a few bytes at
+the end.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from operator import attrgetter, methodcaller
 from typing import Any
 
 from ..findings import ERROR, WARNING, Violation
-from ..sse import Event
-from ..stream import DONE, Stream, Visit, has_reasoning
+from ..sse import Block, SSEParser
+from ..stream import DONE, KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import is_int, show
-
-_choice_of = attrgetter("choice")
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
 _DATALESS = {"event", "id", "retry"}
+
+
+def _dataless(b: Block) -> str | None:
+    """What is wrong with a block the parser did not dispatch, or None."""
+    fields = b.fields & _DATALESS
+    if fields:
+        return f"a block with {', '.join(sorted(fields))} but no data line"
+    if b.after_id:
+        return "an empty block (extra blank line or comments only) after an id: line"
+    return None
+
+
+def _count_dataless(end: End, stop: int) -> int:
+    """How many offending blocks start at or before ``stop``, by parsing the body again: only
+    for a stream with more than MAX_FINDINGS of them and some after [DONE]."""
+    parser = SSEParser()
+    count = 0
+    offset = 0
+    while offset <= stop:
+        data = end.read(offset, 1 << 20)
+        offset += len(data)
+        if data:
+            parser.feed(data)
+        else:
+            parser.close()
+        count += sum(1 for b in parser.skipped if b.offset <= stop and _dataless(b) is not None)
+        parser.skipped.clear()
+        if not data:
+            break
+    return count
 
 
 @rule(
@@ -23,20 +56,44 @@ _DATALESS = {"event", "id", "retry"}
     title="No block with event/id/retry but no data; after a non-empty id, no empty block.",
     why="The OpenAI SDKs dispatch such a block with empty data, fail on json.loads(''), and lose the rest of the answer.",
 )
-def no_dataless_blocks(stream: Stream) -> Iterator[Violation]:
-    stop = stream.done.offset if stream.done is not None else None
-    body = stream.exchange.body
-    for block in stream.parser.skipped:
-        if stop is not None and block.offset > stop:
-            break
-        fields = block.fields & _DATALESS
-        if fields:
-            what = f"a block with {', '.join(sorted(fields))} but no data line"
-        elif block.after_id:
-            what = "an empty block (extra blank line or comments only) after an id: line"
+class NoDatalessBlocks(Fold):
+    """The blocks the parser did not dispatch, as they pass: the first few that break the
+    rule are kept (their bytes are read at the end), the rest counted. Those after [DONE] are
+    left out at the end (End.done), so no event needs watching."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.kept: list[tuple[Block, str]] = []
+        self.more = 0
+        self.last = -1  # offset of the last offending block
+
+    def block(self, b: Block) -> None:
+        what = _dataless(b)
+        if what is None:
+            return
+        self.last = b.offset
+        if len(self.kept) < MAX_FINDINGS:
+            self.kept.append((b, what))
         else:
-            continue
-        yield Violation(f"{what}: {body[block.offset: block.end + 2][:80]!r}", offset=block.offset)
+            self.more += 1
+
+    def finish(self, end: End) -> Findings:
+        stop = end.done.offset if end.done is not None else None
+        kept = [(b, what) for b, what in self.kept if stop is None or b.offset <= stop]
+        if stop is None or self.last <= stop:
+            more = self.more  # nothing after [DONE]
+        elif len(kept) < len(self.kept):
+            more = 0  # blocks come in order: one kept is past [DONE], so are all the counted ones
+        else:
+            more = _count_dataless(end, stop) - len(kept)
+        found = Findings()
+        for b, what in kept:
+            raw = end.read(b.offset, min(80, b.end + 2 - b.offset))
+            found.add(Violation(f"{what}: {raw!r}", offset=b.offset))
+        found.dropped += more
+        if more:
+            found.dropped_severities.add(None)
+        return found
 
 
 def _carried(obj: Any) -> str | None:
@@ -69,20 +126,11 @@ def _carried(obj: Any) -> str | None:
     return None
 
 
-def _payload(stream: Stream, event: Event) -> Any:
-    """The decoded payload of an event before [DONE] (None for [DONE] or a bad payload)."""
-    for item in stream.items:
-        if item.event is event:
-            return item.obj
-        if item.event.index > event.index:
-            break
-    return None
-
-
-def _first_line_is_data(body: bytes) -> bool:
+def _first_line_is_data(end: End) -> bool:
     """After the BOM, the body's first line is a ``data`` field line (the line a client that
-    keeps the BOM in the field name ignores)."""
-    line = body[3:].split(b"\n", 1)[0].split(b"\r", 1)[0]
+    keeps the BOM in the field name ignores). Five bytes tell: ``data:``, or ``data`` and its
+    line ending (or the body's end)."""
+    line = end.read(3, 5).split(b"\n", 1)[0].split(b"\r", 1)[0]
     return line.split(b":", 1)[0] == b"data"
 
 
@@ -94,31 +142,44 @@ def _first_line_is_data(body: bytes) -> bool:
     severity_note="error when the dropped first event carries data (content, tool calls, reasoning, a finish, usage, an error); "
     "warning when it carries only the role",
 )
-def no_bom(stream: Stream) -> Iterator[Violation]:
-    if not stream.parser.bom:
-        return
-    body = stream.exchange.body
-    events = stream.events
-    first = events[0] if events and _first_line_is_data(body) and events[0].offset == 3 else None
-    message = "The body starts with a UTF-8 BOM (EF BB BF): the OpenAI Python SDK and httpx-sse drop the first event."
-    if first is None:
-        reason = "warning: the BOM spoils a line that carries no event data (a comment or another field)"
-        yield Violation(message, offset=0, severity=WARNING, reason=reason)
-        return
-    obj = _payload(stream, first)
-    what = _carried(obj)
-    if what is not None:
-        yield Violation(message, first, offset=0, severity=ERROR, reason=f"error: the dropped first event carries {what}")
-        return
-    if first.data == DONE:
-        reason = "warning: the dropped first event is [DONE], no chunk"
-    elif not isinstance(obj, dict):
-        reason = "warning: the dropped first event is no JSON object (sse.json-payload judges it)"
-    elif any(isinstance(c, dict) and isinstance(c.get("delta"), dict) and c["delta"].get("role") for c in obj.get("choices") or ()):
-        reason = "warning: the dropped first event carries only the role"
-    else:
-        reason = "warning: the dropped first event carries nothing a client needs (no role, no data)"
-    yield Violation(message, first, offset=0, severity=WARNING, reason=reason)
+class NoBom(Fold):
+    """The parser's BOM flag and a few bytes at the end; the first payload is remembered (the
+    event a client that keeps the BOM drops, when it is the first event)."""
+
+    needs_plain = False  # the first payload is never a plain chunk (the template comes before)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.first: DecodedEvent | None = None
+
+    def payload(self, item: DecodedEvent) -> None:
+        if self.first is None:
+            self.first = item
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        if not end.bom:
+            return
+        ev0 = end.first_event
+        first = ev0 if ev0 is not None and _first_line_is_data(end) and ev0.offset == 3 else None
+        message = "The body starts with a UTF-8 BOM (EF BB BF): the OpenAI Python SDK and httpx-sse drop the first event."
+        if first is None:
+            reason = "warning: the BOM spoils a line that carries no event data (a comment or another field)"
+            yield Violation(message, offset=0, severity=WARNING, reason=reason)
+            return
+        obj = self.first.obj if self.first is not None and self.first.event.index == first.index else None
+        what = _carried(obj)
+        if what is not None:
+            yield Violation(message, first, offset=0, severity=ERROR, reason=f"error: the dropped first event carries {what}")
+            return
+        if first.data == DONE:
+            reason = "warning: the dropped first event is [DONE], no chunk"
+        elif not isinstance(obj, dict):
+            reason = "warning: the dropped first event is no JSON object (sse.json-payload judges it)"
+        elif any(isinstance(c, dict) and isinstance(c.get("delta"), dict) and c["delta"].get("role") for c in obj.get("choices") or ()):
+            reason = "warning: the dropped first event carries only the role"
+        else:
+            reason = "warning: the dropped first event carries nothing a client needs (no role, no data)"
+        yield Violation(message, first, offset=0, severity=WARNING, reason=reason)
 
 
 @rule(
@@ -128,23 +189,27 @@ def no_bom(stream: Stream) -> Iterator[Violation]:
     why="eventsource-parser (the Vercel AI SDK's) waits for a possible LF after a CR and never dispatches the last event.",
     severity_note="error when the event never dispatched is not [DONE] (a mid-stream error, say); warning when it is [DONE]",
 )
-def no_trailing_cr(stream: Stream) -> Iterator[Violation]:
-    body = stream.exchange.body
-    if not body.endswith(b"\r"):
-        return
-    message = "The body ends with a lone CR: eventsource-parser waits for an LF and never dispatches the last event."
-    events = stream.events
-    # the event whose dispatching blank line is the final CR is the one the client never sees
-    last = events[-1] if events and events[-1].end == len(body) - 1 else None
-    at = len(body) - 1
-    if last is None:
-        yield Violation(message, offset=at, severity=WARNING, reason="warning: the final CR dispatches no event")
-    elif last.data == DONE:
-        yield Violation(message, offset=at, severity=WARNING, reason="warning: the event never dispatched is [DONE]")
-    else:
-        obj = _payload(stream, last)
-        what = "a mid-stream error event" if isinstance(obj, dict) and obj.get("error") else f"event #{last.index}, not [DONE]"
-        yield Violation(message, offset=at, severity=ERROR, reason=f"error: the event never dispatched is {what}")
+class NoTrailingCr(Fold):
+    """The body's last byte, the last event and the last payload: End's alone."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        size = end.size
+        if not size or end.read(size - 1, 1) != b"\r":
+            return
+        message = "The body ends with a lone CR: eventsource-parser waits for an LF and never dispatches the last event."
+        ev = end.last_event
+        # the event whose dispatching blank line is the final CR is the one the client never sees
+        last = ev if ev is not None and ev.end == size - 1 else None
+        at = size - 1
+        if last is None:
+            yield Violation(message, offset=at, severity=WARNING, reason="warning: the final CR dispatches no event")
+        elif last.data == DONE:
+            yield Violation(message, offset=at, severity=WARNING, reason="warning: the event never dispatched is [DONE]")
+        else:
+            item = end.last_payload
+            obj = item.obj if item is not None and item.event.index == last.index else None
+            what = "a mid-stream error event" if isinstance(obj, dict) and obj.get("error") else f"event #{last.index}, not [DONE]"
+            yield Violation(message, offset=at, severity=ERROR, reason=f"error: the event never dispatched is {what}")
 
 
 @rule(
@@ -153,36 +218,48 @@ def no_trailing_cr(stream: Stream) -> Iterator[Violation]:
     title="A list delta field (not tool_calls) sent in several deltas of a choice has an integer index on every entry.",
     why="The OpenAI Python SDK's stream() helper merges such lists by index and raises on the second delta without one.",
 )
-def list_delta_index(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        seen: dict[str, list[Visit]] = {}
-        for visit in visits:
-            delta = visit.delta
-            if len(delta) == 1 and delta.get("content").__class__ is str:  # most deltas: one text piece
-                continue
-            for key, value in delta.items():
-                if value.__class__ is list and key != "tool_calls":
-                    seen.setdefault(key, []).append(visit)
-        for key, appearances in seen.items():
-            if len(appearances) < 2:
-                continue
-            bad = next(
-                (
-                    (visit, k, entry)
-                    for visit in appearances
-                    for k, entry in enumerate(visit.delta[key])
-                    if not (isinstance(entry, dict) and is_int(entry.get("index")))
-                ),
-                None,
-            )
-            if bad is not None:
-                visit, k, entry = bad
-                got = "is not an object" if not isinstance(entry, dict) else "has no integer index" if "index" not in entry else f"has index={show(entry['index'])}"
+class ListDeltaIndex(Fold):
+    """Per choice and list field: in how many deltas it appeared, and its first entry without
+    an integer index (what the finding cites)."""
+
+    needs_plain = False  # a plain delta holds content alone, no list field
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # choice -> field -> [deltas it appeared in, (event, path, what is wrong) of its first bad entry]
+        self.seen: dict[int, dict[str, list[Any]]] = {}
+
+    def visit(self, idx: int, v: Visit) -> None:
+        delta = v.delta
+        if len(delta) == 1 and delta.get("content").__class__ is str:  # most deltas: one text piece
+            return
+        for key, value in delta.items():
+            if value.__class__ is list and key != "tool_calls":
+                fields = self.seen.get(idx)
+                if fields is None:
+                    fields = self.seen[idx] = {}
+                state = fields.get(key)
+                if state is None:
+                    state = fields[key] = [0, None]
+                state[0] += 1
+                if state[1] is None:
+                    for k, entry in enumerate(value):
+                        if not (isinstance(entry, dict) and is_int(entry.get("index"))):
+                            got = "is not an object" if not isinstance(entry, dict) else "has no integer index" if "index" not in entry else f"has index={show(entry['index'])}"
+                            state[1] = (v.item.event, f"$.choices[{v.pos}].delta.{key}[{k}]", got)
+                            break
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, fields in sorted(self.seen.items()):
+            for key, (appearances, bad) in fields.items():
+                if appearances < 2 or bad is None:
+                    continue
+                event, path, got = bad
                 yield Violation(
-                    f"delta.{key} of choice {idx} appears in {len(appearances)} deltas, and an entry {got}: the OpenAI Python SDK's "
+                    f"delta.{key} of choice {idx} appears in {appearances} deltas, and an entry {got}: the OpenAI Python SDK's "
                     f"stream() helper raises when it merges the lists.\nExpected: an integer index on every {key} entry",
-                    visit.item.event,
-                    path=f"$.choices[{visit.pos}].delta.{key}[{k}]",
+                    event,
+                    path=path,
                 )
 
 
@@ -192,12 +269,28 @@ def list_delta_index(stream: Stream) -> Iterator[Violation]:
     title="No chunk's choice carries a message object (a non-streaming field).",
     why="The OpenAI Node SDK's stream() copies it over the message it has accumulated: the streamed content is lost.",
 )
-def no_choice_message(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        carrying = [v for v in visits if "message" in v.choice and isinstance(v.choice["message"], dict)]
-        if carrying:
-            first = carrying[0]
-            more = f" (and {len(carrying) - 1} later chunk(s))" if len(carrying) > 1 else ""
+class NoChoiceMessage(Fold):
+    """Per choice: its first appearance with a message object, and how many more. Plain
+    chunks have the template's keys: they are needed once a message object was seen."""
+
+    needs_plain = False  # until a choice carries a message object
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.carrying: dict[int, list[Any]] = {}  # choice -> [first visit, count]
+
+    def visit(self, idx: int, v: Visit) -> None:
+        if "message" in v.choice and isinstance(v.choice["message"], dict):
+            self.want_plain(True)  # the template may be this chunk: plain chunks would carry it too
+            seen = self.carrying.get(idx)
+            if seen is None:
+                self.carrying[idx] = [v, 1]
+            else:
+                seen[1] += 1
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, (first, count) in sorted(self.carrying.items()):
+            more = f" (and {count - 1} later chunk(s))" if count > 1 else ""
             yield Violation(
                 f"Choice {idx} carries a message object{more}: {show(first.choice['message'], 60)}\n"
                 "Expected: deltas only; message belongs to non-streaming answers",
@@ -206,14 +299,8 @@ def no_choice_message(stream: Stream) -> Iterator[Violation]:
             )
 
 
-def _last_usage(stream: Stream) -> int | None:
-    """Position in ``stream.chunks`` of the last chunk that carries usage."""
-    positions = stream.usage_positions
-    return positions[-1] if positions else None
-
-
-def _carries_usage(stream: Stream) -> str | None:
-    return None if _last_usage(stream) is not None else "no chunk carries usage"
+def _carries_usage(end: End) -> str | None:
+    return None if end.usage_chunks else "no chunk carries usage"
 
 
 @rule(
@@ -224,17 +311,37 @@ def _carries_usage(stream: Stream) -> str | None:
     severity="warning",
     applies=_carries_usage,
 )
-def usage_last(stream: Stream) -> Iterator[Violation]:
-    chunks = stream.chunks
-    last = _last_usage(stream)
-    if last is not None and last < len(chunks) - 1:
-        nxt = chunks[last + 1]
-        after = len(chunks) - 1 - last
-        yield Violation(
-            f"{after} chunk(s) follow the last chunk that carries usage (event #{chunks[last].event.index}), from event #{nxt.event.index} on: "
-            "the OpenAI SDKs' stream() helpers end with no usage.\nExpected: the usage chunk is the last chunk",
-            nxt.event,
-        )
+class UsageLast(Fold):
+    """The last chunk that carries usage, the first chunk after it, and how many follow
+    (plain chunks too, once a usage chunk was seen)."""
+
+    needs_plain = False  # until a chunk carries usage
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.last: DecodedEvent | None = None
+        self.next: DecodedEvent | None = None
+        self.after = 0
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind != KIND_CHUNK:
+            return
+        if item.obj.get("usage") is not None:
+            self.last, self.next, self.after = item, None, 0
+            self.want_plain(True)
+        elif self.last is not None:
+            self.after += 1
+            if self.next is None:
+                self.next = item
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        last, nxt = self.last, self.next
+        if last is not None and nxt is not None:
+            yield Violation(
+                f"{self.after} chunk(s) follow the last chunk that carries usage (event #{last.event.index}), from event #{nxt.event.index} on: "
+                "the OpenAI SDKs' stream() helpers end with no usage.\nExpected: the usage chunk is the last chunk",
+                nxt.event,
+            )
 
 
 @rule(
@@ -244,11 +351,20 @@ def usage_last(stream: Stream) -> Iterator[Violation]:
     why="OpenAI's schema requires the key; clients generated strictly from it reject a choice without it.",
     severity="warning",
 )
-def finish_reason_key(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        choices = list(map(_choice_of, visits))
-        if all(map(methodcaller("__contains__", "finish_reason"), choices)):  # the common case, in C
-            continue
-        for visit in visits:
-            if "finish_reason" not in visit.choice:
-                yield Violation(f"A choice {idx} object has no finish_reason key.", visit.item.event, path=f"$.choices[{visit.pos}]")
+class FinishReasonKey(Fold):
+    """Each appearance judged as it passes; findings by choice, then stream order. Plain
+    chunks have the template's keys: they are needed once a choice without the key was seen."""
+
+    needs_plain = False  # until a choice without the key is seen
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        if "finish_reason" not in v.choice:
+            self.want_plain(True)  # the template may be this chunk: plain chunks would lack it too
+            self.found.add(Violation(f"A choice {idx} object has no finish_reason key.", v.item.event, path=f"$.choices[{v.pos}]"), idx)
+
+    def finish(self, end: End) -> Findings:
+        return self.found

@@ -1,4 +1,7 @@
-"""Sections 2 and 6: errors before the stream (a JSON body) and inside it (an event)."""
+"""Sections 2 and 6: errors before the stream (a JSON body) and inside it (an event).
+
+Folds (rules/fold.py): the error events are judged as they pass; the rest at the end.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,12 @@ import orjson
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream
+from ..stream import KIND_ERROR, DecodedEvent
 from . import rule
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
 
 # What status each provoked cause should give (section 2).
 EXPECTED_STATUS = {
@@ -23,8 +30,8 @@ EXPECTED_STATUS = {
 PROVOKED = ("bad-key", "invalid-params")
 
 
-def _error_answer(stream: Stream) -> str | None:
-    ex = stream.exchange
+def _error_answer(end: End) -> str | None:
+    ex = end.exchange
     if ex.status is not None and 300 <= ex.status < 400:
         # a redirect is an answer that points elsewhere, not an error body: capture.complete
         # (or run.endpoint-usable on the plain request) names its Location
@@ -42,28 +49,32 @@ def _error_answer(stream: Stream) -> str | None:
     scope="any",
     applies=_error_answer,
 )
-def pre_stream_shape(stream: Stream) -> Iterator[Violation]:
-    ex = stream.exchange
-    if ex.is_stream:  # only a provoked failure gets here: the endpoint accepted it
-        yield Violation(
-            f"The {ex.scenario} request was accepted.\nExpected: a non-2xx answer with a JSON error body, before any stream\n"
-            f"Received: status={ex.status}, content-type={ex.header('content-type')!r}"
-        )
-        return
-    body = stream.exchange.body
-    excerpt = body[:200].decode("utf-8", "replace")
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        yield Violation(f"The error body is not JSON: {excerpt!r}", offset=0)
-        return
-    schema = get_schema(stream.profile.error_schema)
-    if not schema.is_valid(obj):
-        yield Violation(f"The error body does not match {schema.name}: {schema.first_error(obj)}\nReceived: {excerpt!r}", offset=0)
+class PreStreamShape(Fold):
+    """Judged at the end from the metadata and the error body (a non-2xx answer's JSON, read
+    whole through ``End.read``: only a provoked 2xx stream is not read, and it is not judged)."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        ex = end.exchange
+        if ex.is_stream:  # only a provoked failure gets here: the endpoint accepted it
+            yield Violation(
+                f"The {ex.scenario} request was accepted.\nExpected: a non-2xx answer with a JSON error body, before any stream\n"
+                f"Received: status={ex.status}, content-type={ex.header('content-type')!r}"
+            )
+            return
+        body = end.read(0, end.size)
+        excerpt = body[:200].decode("utf-8", "replace")
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            yield Violation(f"The error body is not JSON: {excerpt!r}", offset=0)
+            return
+        schema = get_schema(end.profile.error_schema)
+        if not schema.is_valid(obj):
+            yield Violation(f"The error body does not match {schema.name}: {schema.first_error(obj)}\nReceived: {excerpt!r}", offset=0)
 
 
-def _provoked(stream: Stream) -> str | None:
-    if stream.exchange.scenario not in EXPECTED_STATUS:
+def _provoked(end: End) -> str | None:
+    if end.exchange.scenario not in EXPECTED_STATUS:
         return "judged only where the suite provoked the error (a live scenario such as bad-key)"
     return None
 
@@ -78,22 +89,25 @@ def _provoked(stream: Stream) -> str | None:
     scope="any",
     live=True,
 )
-def pre_stream_status(stream: Stream) -> Iterator[Violation]:
-    scenario = stream.exchange.scenario
-    expected = EXPECTED_STATUS[scenario or ""]
-    status = stream.exchange.status
-    if status not in expected:
-        yield Violation(f"The {scenario} scenario was answered with the wrong status.\nExpected: {' or '.join(map(str, expected))}\nReceived: status={status}")
+class PreStreamStatus(Fold):
+    """Metadata alone: the provoked cause and the status."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        scenario = end.exchange.scenario
+        expected = EXPECTED_STATUS[scenario or ""]
+        status = end.exchange.status
+        if status not in expected:
+            yield Violation(f"The {scenario} scenario was answered with the wrong status.\nExpected: {' or '.join(map(str, expected))}\nReceived: status={status}")
 
 
-def _has_errors(stream: Stream) -> str | None:
-    return None if stream.errors else "no mid-stream error event"
+def _has_errors(end: End) -> str | None:
+    return None if end.errors else "no mid-stream error event"
 
 
-def _done_after_applies(stream: Stream) -> str | None:
-    if stream.ends_with_error:
+def _done_after_applies(end: End) -> str | None:
+    if end.ends_with_error:
         return "the stream ends with the error, which may end it under this profile"
-    return _has_errors(stream)
+    return _has_errors(end)
 
 
 @rule(
@@ -103,13 +117,28 @@ def _done_after_applies(stream: Stream) -> str | None:
     why="Clients recognise the error by these fields; without finish_reason error the choice looks unfinished.",
     applies=_has_errors,
 )
-def mid_stream_shape(stream: Stream) -> Iterator[Violation]:
-    schema = get_schema(stream.profile.stream_error_schema)
-    for item in stream.errors:
-        if not schema.is_valid(item.obj):
-            detail = schema.first_error(item.obj) or "does not match"
+class MidStreamShape(Fold):
+    """Each error event is judged as it comes, against the profile's schema; the findings are
+    kept bounded (the first few and a count)."""
+
+    needs_plain = False  # a plain chunk is no error event
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.schema = get_schema(ctx.profile.stream_error_schema)
+        self.found = Findings()
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind == KIND_ERROR and not self.schema.is_valid(item.obj):
+            if self.found.count(0) >= MAX_FINDINGS:  # counted, not described: jsonschema's
+                self.found.add(UNKEPT)  # errors are costly and cyclic (kept till the verdict)
+                return
+            detail = self.schema.first_error(item.obj) or "does not match"
             path, _, message = detail.partition(": ")
-            yield Violation(f"The error event does not match {schema.name}: {message}", item.event, path=path)
+            self.found.add(Violation(f"The error event does not match {self.schema.name}: {message}", item.event, path=path))
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 @rule(
@@ -119,15 +148,31 @@ def mid_stream_shape(stream: Stream) -> Iterator[Violation]:
     why="A stream that goes on after an error, or never closes with [DONE], leaves clients guessing whether it ended.",
     applies=_done_after_applies,
 )
-def done_after(stream: Stream) -> Iterator[Violation]:
-    items = stream.items
-    first = stream.errors[0]
-    pos = items.index(first)
-    if pos != len(items) - 1:
-        nxt = items[pos + 1]
-        yield Violation(
-            f"Event #{nxt.event.index} follows the error event #{first.event.index}.\nExpected: [DONE] right after the error",
-            nxt.event,
-        )
-    elif stream.done is None and not stream.profile.error_may_end_stream:
-        yield Violation(f"The error event #{first.event.index} is not followed by [DONE].", first.event)
+class DoneAfter(Fold):
+    """Remembers the first error event and the payload right after it; [DONE] is End's."""
+
+    needs_plain = False  # plain chunks come only before the first error event: nothing to remember
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.first: DecodedEvent | None = None
+        self.after: DecodedEvent | None = None
+
+    def payload(self, item: DecodedEvent) -> None:
+        if self.first is None:
+            if item.kind == KIND_ERROR:
+                self.first = item
+        elif self.after is None:
+            self.after = item
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        first = self.first
+        assert first is not None  # applies: the stream has an error event
+        if self.after is not None:
+            nxt = self.after
+            yield Violation(
+                f"Event #{nxt.event.index} follows the error event #{first.event.index}.\nExpected: [DONE] right after the error",
+                nxt.event,
+            )
+        elif end.done is None and not end.profile.error_may_end_stream:
+            yield Violation(f"The error event #{first.event.index} is not followed by [DONE].", first.event)

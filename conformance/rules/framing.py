@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..findings import Violation
-from ..stream import KIND_BAD, Stream
+from ..stream import KIND_BAD, DecodedEvent
 from . import rule
 from ._util import show
+from .fold import Context, End, Findings, Fold
 
 
-def _has_headers(stream: Stream) -> str | None:
-    return None if stream.exchange.headers is not None else "no response headers recorded"
+def _has_headers(end: End) -> str | None:
+    return None if end.exchange.headers is not None else "no response headers recorded"
 
 
 @rule(
@@ -21,11 +22,12 @@ def _has_headers(stream: Stream) -> str | None:
     why="EventSource and httpx-sse refuse any other media type; the OpenAI SDK never looks and silently yields nothing.",
     applies=_has_headers,
 )
-def content_type(stream: Stream) -> Iterator[Violation]:
-    value = stream.exchange.header("content-type")
-    media = (value or "").split(";", 1)[0].strip().lower()
-    if media != "text/event-stream":
-        yield Violation(f"Wrong media type.\nExpected: text/event-stream\nReceived: content-type={value!r}")
+class ContentType(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        value = end.exchange.header("content-type")
+        media = (value or "").split(";", 1)[0].strip().lower()
+        if media != "text/event-stream":
+            yield Violation(f"Wrong media type.\nExpected: text/event-stream\nReceived: content-type={value!r}")
 
 
 @rule(
@@ -34,18 +36,19 @@ def content_type(stream: Stream) -> Iterator[Violation]:
     title="The body is UTF-8 (a leading BOM is allowed).",
     why="The OpenAI Python SDK decodes each line strictly and raises mid-stream; browsers show U+FFFD.",
 )
-def utf8(stream: Stream) -> Iterator[Violation]:
-    body = stream.exchange.body
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = body[exc.start : exc.end]
-        event = next((e for e in stream.events if e.offset <= exc.start < e.end), None)
+class Utf8(Fold):
+    """The engine decodes each block as it reads it and keeps the first invalid sequence and
+    the event whose lines hold it: nothing to fold here."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        if end.utf8_error is None:
+            return
+        start, bad, reason = end.utf8_error
         yield Violation(
-            f"Invalid UTF-8 at byte {exc.start}: {bad!r} ({exc.reason}); decoded as U+FFFD by the standard, "
+            f"Invalid UTF-8 at byte {start}: {bad!r} ({reason}); decoded as U+FFFD by the standard, "
             "a decode error in clients that decode strictly.",
-            event,
-            offset=exc.start,
+            end.utf8_event,
+            offset=start,
         )
 
 
@@ -55,14 +58,23 @@ def utf8(stream: Stream) -> Iterator[Violation]:
     title="Every data payload is [DONE] or one JSON object.",
     why="The OpenAI SDKs raise on a payload that is not JSON; the AI SDK turns it into an error part.",
 )
-def json_payload(stream: Stream) -> Iterator[Violation]:
-    for item in stream.items:
+class JsonPayload(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.found = Findings()
+
+    def payload(self, item: DecodedEvent) -> None:
         if item.kind == KIND_BAD:
-            yield Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event)
+            self.found.add(Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event))
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
-def _done_applies(stream: Stream) -> str | None:
-    if stream.ends_with_error:
+def _done_applies(end: End) -> str | None:
+    if end.ends_with_error:
         return "the stream ends with a mid-stream error, which may end it under this profile"
     return None
 
@@ -74,26 +86,26 @@ def _done_applies(stream: Stream) -> str | None:
     why="Without it a truncated stream looks complete: no OpenAI SDK or AI SDK version reports the difference.",
     applies=_done_applies,
 )
-def done(stream: Stream) -> Iterator[Violation]:
-    if stream.done is not None:
-        return
-    tail = stream.parser.discarded
-    body = stream.exchange.body
-    if tail is not None and b"[DONE]" in body[tail.offset : tail.end]:
-        yield Violation(
-            "The body ends with a [DONE] line but no blank line after it: the standard discards an "
-            "unterminated block, so no [DONE] event was dispatched.\nExpected: data: [DONE] followed by a blank line",
-            offset=tail.offset,
-        )
-    elif not stream.events:
-        yield Violation("The body holds no event at all, and no [DONE].", offset=0 if body else None)
-    else:
-        last = stream.events[-1]
-        where = f" (and an unterminated block at byte {tail.offset})" if tail is not None else ""
-        yield Violation(
-            f"The stream ends after event #{last.index} without a [DONE] event{where}: it looks truncated.",
-            last,
-        )
+class Done(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        if end.done is not None:
+            return
+        tail = end.discarded
+        if tail is not None and end.holds(tail.offset, tail.end, b"[DONE]"):
+            yield Violation(
+                "The body ends with a [DONE] line but no blank line after it: the standard discards an "
+                "unterminated block, so no [DONE] event was dispatched.\nExpected: data: [DONE] followed by a blank line",
+                offset=tail.offset,
+            )
+        elif end.last_event is None:
+            yield Violation("The body holds no event at all, and no [DONE].", offset=0 if end.size else None)
+        else:
+            last = end.last_event
+            where = f" (and an unterminated block at byte {tail.offset})" if tail is not None else ""
+            yield Violation(
+                f"The stream ends after event #{last.index} without a [DONE] event{where}: it looks truncated.",
+                last,
+            )
 
 
 @rule(
@@ -102,8 +114,9 @@ def done(stream: Stream) -> Iterator[Violation]:
     title="No event follows [DONE].",
     why="The Vercel AI SDK keeps reading after [DONE] and acts on what follows (duplicate text or tool calls).",
 )
-def nothing_after_done(stream: Stream) -> Iterator[Violation]:
-    after = stream.after_done
-    if after:
-        more = f" ({len(after)} events in all)" if len(after) > 1 else ""
-        yield Violation(f"An event follows [DONE]{more}: {show(after[0].data)}", after[0])
+class NothingAfterDone(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        first = end.first_after_done
+        if first is not None:
+            more = f" ({end.after_done} events in all)" if end.after_done > 1 else ""
+            yield Violation(f"An event follows [DONE]{more}: {show(first.data)}", first)

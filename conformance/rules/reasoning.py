@@ -1,17 +1,23 @@
-"""Section 8: reasoning streams first, in the documented shapes."""
+"""Section 8: reasoning streams first, in the documented shapes.
+
+Folds (rules/fold.py): each delta is judged as its chunk passes; per choice, only where its
+content began is remembered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, has_reasoning
+from ..stream import Visit, has_reasoning
 from . import rule
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
 
 
-def _has_any_reasoning(stream: Stream) -> str | None:
-    if any(msg.reasoning or msg.reasoning_details for msg in stream.message.values()):
+def _has_any_reasoning(end: End) -> str | None:
+    if any(msg.reasoning or msg.reasoning_items for msg in end.message.values()):
         return None
     return "the stream carries no reasoning"
 
@@ -23,24 +29,50 @@ def _has_any_reasoning(stream: Stream) -> str | None:
     why="The AI SDK closes its reasoning block at the first content; later reasoning opens a second block mid-answer.",
     applies=_has_any_reasoning,
 )
-def before_content(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        content_at = None
-        for visit in visits:
-            if content_at is not None and has_reasoning(visit.delta):
-                yield Violation(
-                    f"Choice {idx} streams reasoning after its content began at event #{content_at}.",
-                    visit.item.event,
-                    path=f"$.choices[{visit.pos}].delta",
+class BeforeContent(Fold):
+    """Per choice: the event where its content began; one finding per choice at most.
+
+    Plain chunks (content alone) matter only while a choice's content has not begun (the
+    first non-blank content may come in one): the fold asks for them only then.
+    """
+
+    needs_plain = False  # until a choice without content is seen
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.content_at: dict[int, int] = {}  # choice index -> event index of its first content
+        self.reported: set[int] = set()
+        self.waiting: set[int] = set()  # choices seen whose content has not begun
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        if idx in self.reported:
+            return
+        at = self.content_at.get(idx)
+        if at is not None:
+            if has_reasoning(v.delta):
+                self.found.add(
+                    Violation(f"Choice {idx} streams reasoning after its content began at event #{at}.", v.item.event, path=f"$.choices[{v.pos}].delta"),
+                    idx,
                 )
-                break
-            content = visit.delta.get("content")
-            if content_at is None and isinstance(content, str) and content.strip():
-                content_at = visit.item.event.index
+                self.reported.add(idx)
+            return
+        content = v.delta.get("content")
+        if isinstance(content, str) and content.strip():
+            self.content_at[idx] = v.item.event.index
+            self.waiting.discard(idx)
+            if not self.waiting:
+                self.want_plain(False)
+        elif idx not in self.waiting:
+            self.waiting.add(idx)
+            self.want_plain(True)
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
-def _has_details(stream: Stream) -> str | None:
-    if any(msg.reasoning_details for msg in stream.message.values()):
+def _has_details(end: End) -> str | None:
+    if any(msg.reasoning_items for msg in end.message.values()):
         return None
     return "the stream carries no reasoning_details"
 
@@ -52,18 +84,34 @@ def _has_details(stream: Stream) -> str | None:
     why="Clients that replay reasoning (OpenRouter's SDK, the OpenAI helper) index these fields by type.",
     applies=_has_details,
 )
-def schema(stream: Stream) -> Iterator[Violation]:
-    sch = get_schema("reasoning-detail.json")
-    for idx, visits in sorted(stream.choices.items()):
-        for visit in visits:
-            details = visit.delta.get("reasoning_details")
-            if not isinstance(details, list):
-                continue
-            for k, detail in enumerate(details):
-                if not sch.is_valid(detail):
-                    detail_err = sch.first_error(detail) or "does not match"
-                    yield Violation(
+class Schema(Fold):
+    """Each reasoning_details item judged as it passes; findings by choice, then stream order."""
+
+    needs_plain = False  # a plain delta holds content alone, no reasoning_details
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.schema = get_schema("reasoning-detail.json")
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        details = v.delta.get("reasoning_details")
+        if not isinstance(details, list):
+            return
+        for k, detail in enumerate(details):
+            if not self.schema.is_valid(detail):
+                if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
+                    self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
+                    continue
+                detail_err = self.schema.first_error(detail) or "does not match"
+                self.found.add(
+                    Violation(
                         f"A reasoning_details item of choice {idx} does not match reasoning-detail.json: {detail_err}",
-                        visit.item.event,
-                        path=f"$.choices[{visit.pos}].delta.reasoning_details[{k}]",
-                    )
+                        v.item.event,
+                        path=f"$.choices[{v.pos}].delta.reasoning_details[{k}]",
+                    ),
+                    idx,
+                )
+
+    def finish(self, end: End) -> Findings:
+        return self.found

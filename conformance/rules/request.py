@@ -6,21 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ..findings import Violation
-from ..stream import Stream
 from . import ANY, rule
+from .fold import End, Fold
 
 
-def _on_scenario(name: str, reason: str) -> Callable[[Stream], str | None]:
-    def applies(stream: Stream) -> str | None:
-        return None if stream.exchange.scenario == name else reason
+def _on_scenario(name: str, reason: str) -> Callable[[End], str | None]:
+    def applies(end: End) -> str | None:
+        return None if end.exchange.scenario == name else reason
 
     return applies
 
 
-def _refused(stream: Stream, what: str) -> Iterator[Violation]:
-    status = stream.exchange.status
+def _refused(end: End, what: str) -> Iterator[Violation]:
+    status = end.exchange.status
     if status is not None and not 200 <= status < 300:
-        excerpt = stream.exchange.body[:300].decode("utf-8", "replace")
+        excerpt = end.read(0, 300).decode("utf-8", "replace")
         yield Violation(f"{what} was refused.\nExpected: a 2xx stream\nReceived: status={status}, body={excerpt!r}")
 
 
@@ -33,8 +33,9 @@ def _refused(stream: Stream, what: str) -> Iterator[Violation]:
     scope=ANY,
     live=True,
 )
-def stream_options_accepted(stream: Stream) -> Iterator[Violation]:
-    yield from _refused(stream, "A valid request with stream_options")
+class StreamOptionsAccepted(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        yield from _refused(end, "A valid request with stream_options")
 
 
 @rule(
@@ -46,5 +47,6 @@ def stream_options_accepted(stream: Stream) -> Iterator[Violation]:
     scope=ANY,
     live=True,
 )
-def variant_accepted(stream: Stream) -> Iterator[Violation]:
-    yield from _refused(stream, "A request valid against schemas/request.json")
+class VariantAccepted(Fold):
+    def finish(self, end: End) -> Iterator[Violation]:
+        yield from _refused(end, "A request valid against schemas/request.json")

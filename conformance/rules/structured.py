@@ -1,4 +1,10 @@
-"""Section 9: structured outputs stream one valid JSON document."""
+"""Section 9: structured outputs stream one valid JSON document.
+
+Folds (rules/fold.py): structured.partial-json runs the partial-JSON automaton over each
+choice's content as it streams (resumable, so the chunk that brought the first impossible
+character is known without keeping every chunk); the rules about the complete content read
+the shared assembler's message at the end.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,13 @@ from typing import Any
 
 import orjson
 
+from ..exchange import Exchange
 from ..findings import Violation
-from ..partialjson import first_invalid
-from ..stream import AssembledChoice, Stream, Visit
+from ..partialjson import PartialJSON
+from ..stream import AssembledChoice, Visit
 from . import rule
 from ._util import show, user_schema_error
+from .fold import Context, End, Fold
 
 # The spec exempts choices cut by length or content_filter, and refusals. Two more cases
 # carry no complete response, by design, and are exempt from the rules about the complete
@@ -21,8 +29,8 @@ from ._util import show, user_schema_error
 EXEMPT = {"length", "content_filter"}
 
 
-def _response_schema(stream: Stream) -> dict[str, Any] | None:
-    fmt = (stream.exchange.request or {}).get("response_format")
+def _response_schema(exchange: Exchange) -> dict[str, Any] | None:
+    fmt = (exchange.request or {}).get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         js = fmt.get("json_schema")
         schema = js.get("schema") if isinstance(js, dict) else None
@@ -30,26 +38,26 @@ def _response_schema(stream: Stream) -> dict[str, Any] | None:
     return None
 
 
-def _applies(stream: Stream) -> str | None:
-    if stream.exchange.request is None:
+def _applies(end: End) -> str | None:
+    if end.exchange.request is None:
         return "needs the request (no sidecar with 'request')"
-    if _response_schema(stream) is None:
+    if _response_schema(end.exchange) is None:
         return "the request did not ask for response_format json_schema"
-    if not stream.choices:
+    if not end.choices:
         return "the stream has no choices"
     return None
 
 
-def _judged(stream: Stream, complete: bool = True) -> Iterator[tuple[int, AssembledChoice, list[Visit]]]:
+def _judged(end: End, complete: bool = True) -> Iterator[tuple[int, AssembledChoice]]:
     """The choices whose content is judged; ``complete``: only those that should hold a whole response."""
-    for idx, msg in sorted(stream.message.items()):
+    for idx, msg in sorted(end.message.items()):
         if msg.finish_reason in EXEMPT or msg.refusal:
             continue
         if complete and msg.finish_reason == "error":
             continue
         if msg.tool_calls and not msg.content.strip():
             continue
-        yield idx, msg, stream.choices[idx]
+        yield idx, msg
 
 
 @rule(
@@ -60,23 +68,41 @@ def _judged(stream: Stream, complete: bool = True) -> Iterator[tuple[int, Assemb
     severity="warning",
     applies=_applies,
 )
-def partial_json(stream: Stream) -> Iterator[Violation]:
-    for idx, msg, visits in _judged(stream, complete=False):
-        bad = first_invalid(msg.content)
-        if bad is None:
-            continue
-        seen = 0
-        for visit in visits:  # which chunk brought the first impossible character
-            content = visit.delta.get("content")
-            if isinstance(content, str):
-                seen += len(content)
-                if seen > bad:
-                    break
-        yield Violation(
-            f"Choice {idx}'s content stops being partial JSON at character {bad}: {show(msg.content[max(0, bad - 20): bad + 20])}",
-            visit.item.event,
-            path=f"$.choices[{visit.pos}].delta.content",
-        )
+class PartialJSONContent(Fold):
+    """Per choice, the automaton's state and the appearance that brought the first character
+    no JSON text can continue with. Nothing is fed unless the request asked for a schema (the
+    rule is not applicable otherwise)."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.wanted = ctx.exchange.request is not None and _response_schema(ctx.exchange) is not None
+        if not self.wanted:  # not applicable: nothing to fold
+            self.hooks = frozenset()
+        self.automata: dict[int, PartialJSON] = {}
+        self.culprit: dict[int, Visit] = {}  # choice index -> the appearance whose content broke it
+
+    def visit(self, idx: int, v: Visit) -> None:
+        content = v.delta.get("content")
+        if not isinstance(content, str) or idx in self.culprit:
+            return
+        automaton = self.automata.get(idx)
+        if automaton is None:
+            automaton = self.automata[idx] = PartialJSON()
+        if automaton.feed(content) is not None:
+            self.culprit[idx] = v
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, msg in _judged(end, complete=False):
+            automaton = self.automata.get(idx)
+            bad = automaton.bad if automaton is not None else None
+            if bad is None:
+                continue
+            visit = self.culprit[idx]
+            yield Violation(
+                f"Choice {idx}'s content stops being partial JSON at character {bad}: {show(msg.content[max(0, bad - 20): bad + 20])}",
+                visit.item.event,
+                path=f"$.choices[{visit.pos}].delta.content",
+            )
 
 
 @rule(
@@ -86,12 +112,15 @@ def partial_json(stream: Stream) -> Iterator[Violation]:
     why="The client's parse of the final message fails; the structured-output contract is broken.",
     applies=_applies,
 )
-def valid_json(stream: Stream) -> Iterator[Violation]:
-    for idx, msg, visits in _judged(stream):
-        try:
-            orjson.loads(msg.content)
-        except orjson.JSONDecodeError as exc:
-            yield Violation(f"Choice {idx}'s content is not JSON ({exc}): {show(msg.content)}", visits[-1].item.event)
+class ValidJSON(Fold):
+    """The assembled content at the end, cited at the choice's last appearance."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, msg in _judged(end):
+            try:
+                orjson.loads(msg.content)
+            except orjson.JSONDecodeError as exc:
+                yield Violation(f"Choice {idx}'s content is not JSON ({exc}): {show(msg.content)}", end.choices[idx].last.item.event)
 
 
 @rule(
@@ -101,13 +130,16 @@ def valid_json(stream: Stream) -> Iterator[Violation]:
     why="Callers deserialize straight into their types; a schema break surfaces as a crash far from the stream.",
     applies=_applies,
 )
-def schema(stream: Stream) -> Iterator[Violation]:
-    wanted = _response_schema(stream) or {}
-    for idx, msg, visits in _judged(stream):
-        try:
-            value = orjson.loads(msg.content)
-        except orjson.JSONDecodeError:
-            continue  # structured.valid-json reports it
-        error = user_schema_error(wanted, value)
-        if error:
-            yield Violation(f"Choice {idx}'s content breaks the requested schema at {error}", visits[-1].item.event)
+class Schema(Fold):
+    """The assembled content against the requested schema, at the end."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        wanted = _response_schema(end.exchange) or {}
+        for idx, msg in _judged(end):
+            try:
+                value = orjson.loads(msg.content)
+            except orjson.JSONDecodeError:
+                continue  # structured.valid-json reports it
+            error = user_schema_error(wanted, value)
+            if error:
+                yield Violation(f"Choice {idx}'s content breaks the requested schema at {error}", end.choices[idx].last.item.event)

@@ -1,4 +1,10 @@
-"""Section 7: tool-call fragments, their indexes, assembly and finish."""
+"""Section 7: tool-call fragments, their indexes, assembly and finish.
+
+Folds (rules/fold.py): the fragment rules judge each delta.tool_calls entry as its chunk
+passes, remembering per choice only what a later fragment is compared with (how many dense
+indexes, each call's first id/type/name); the rules over assembled calls read the shared
+assembler's message at the end.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,41 @@ import orjson
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream, Visit, as_index
+from ..stream import ToolCall, Visit, as_index
 from . import rule
-from ._util import is_int, needs_request, no_tool_calls, request_tools, show, user_schema_error
+from ._util import is_int, show, user_schema_error
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
 
-def _entries(visits: list[Visit]) -> Iterator[tuple[Visit, int, Any]]:
-    """Every delta.tool_calls entry of a choice: (visit, position in the list, entry)."""
-    for visit in visits:
-        tcs = visit.delta.get("tool_calls")
-        if isinstance(tcs, list):
-            for k, entry in enumerate(tcs):
-                yield visit, k, entry
+def _needs_request(end: End) -> str | None:
+    return None if end.exchange.request is not None else "needs the request (no sidecar with 'request')"
+
+
+def _request_tools(end: End) -> dict[str, dict[str, Any]]:
+    """Declared tool name -> its function object."""
+    out: dict[str, dict[str, Any]] = {}
+    tools = (end.exchange.request or {}).get("tools")
+    if isinstance(tools, list):
+        for tool in tools:
+            fn = tool.get("function") if isinstance(tool, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+                out[fn["name"]] = fn
+    return out
+
+
+def no_tool_calls(end: End) -> str | None:
+    """Any delta.tool_calls entry at all, even one that is not an object (counted once, by the assembler)."""
+    return None if any(msg.tool_entries for msg in end.message.values()) else "the stream has no tool calls"
+
+
+# A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
+UNKEPT = Violation("")
+
+
+def _entries(visit: Visit) -> list[Any]:
+    """The delta.tool_calls entries of one appearance of a choice ([] when there are none)."""
+    tcs = visit.delta.get("tool_calls")
+    return tcs if isinstance(tcs, list) else []
 
 
 def _path(visit: Visit, k: int, tail: str = "") -> str:
@@ -34,14 +63,27 @@ def _path(visit: Visit, k: int, tail: str = "") -> str:
     why="Clients merge fragments by index; the OpenAI SDK's stream helper raises on an entry without one.",
     applies=no_tool_calls,
 )
-def index(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        for visit, k, entry in _entries(visits):
+class Index(Fold):
+    """Each entry judged as it passes; findings by choice, then stream order."""
+
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        for k, entry in enumerate(_entries(v)):
             if not isinstance(entry, dict):
-                yield Violation(f"A tool-call entry of choice {idx} is not an object: {show(entry)}", visit.item.event, path=_path(visit, k))
+                self.found.add(Violation(f"A tool-call entry of choice {idx} is not an object: {show(entry)}", v.item.event, path=_path(v, k)), idx)
             elif not is_int(entry.get("index")):
                 got = "no index" if "index" not in entry else f"index={show(entry['index'])}"
-                yield Violation(f"A tool-call entry of choice {idx} has {got}; it belongs to no call.", visit.item.event, path=_path(visit, k, ".index"))
+                self.found.add(
+                    Violation(f"A tool-call entry of choice {idx} has {got}; it belongs to no call.", v.item.event, path=_path(v, k, ".index")), idx
+                )
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 @rule(
@@ -51,23 +93,47 @@ def index(stream: Stream) -> Iterator[Violation]:
     why="The OpenAI SDKs' stream() helpers crash, or silently merge calls, on a first index of 1 or a gap.",
     applies=no_tool_calls,
 )
-def index_dense(stream: Stream) -> Iterator[Violation]:
-    for idx, visits in sorted(stream.choices.items()):
-        seen: set[int] = set()
-        for visit, k, entry in _entries(visits):
+class IndexDense(Fold):
+    """Per choice, the indexes seen so far are exactly 0..n-1 (a gap ends the judgement of
+    that choice), so a count stands for the set; one finding per choice at most."""
+
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.dense: dict[int, int] = {}  # choice index -> n, or -1 once it broke
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        tcs = v.delta.get("tool_calls")
+        if not isinstance(tcs, list):
+            return
+        n = self.dense.get(idx, 0)
+        if n < 0:
+            return
+        for k, entry in enumerate(tcs):
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
                 continue
             i = as_index(entry["index"])
-            if i in seen:
+            assert i is not None  # is_int above
+            if 0 <= i < n:
                 continue
-            if i != len(seen):
-                yield Violation(
-                    f"Choice {idx}'s tool calls are not numbered densely.\nExpected: index={len(seen)}\nReceived: index={i}",
-                    visit.item.event,
-                    path=_path(visit, k, ".index"),
+            if i != n:
+                self.found.add(
+                    Violation(
+                        f"Choice {idx}'s tool calls are not numbered densely.\nExpected: index={n}\nReceived: index={i}",
+                        v.item.event,
+                        path=_path(v, k, ".index"),
+                    ),
+                    idx,
                 )
+                n = -1
                 break
-            seen.add(i)
+            n += 1
+        self.dense[idx] = n
+
+    def finish(self, end: End) -> Findings:
+        return self.found
 
 
 def _blank(value: Any) -> bool:
@@ -81,20 +147,39 @@ def _blank(value: Any) -> bool:
     why="The AI SDK cannot start a call without id and name; the OpenAI helper concatenates repeats ('call_1call_1').",
     applies=no_tool_calls,
 )
-def first_fragment(stream: Stream) -> Iterator[Violation]:
-    shape = get_schema("tool-call-delta.json")
-    for idx, visits in sorted(stream.choices.items()):
-        first: dict[int, dict[str, Any]] = {}
-        for visit, k, entry in _entries(visits):
+class FirstFragment(Fold):
+    """Per choice and call index, the first fragment's id, type and name (what later
+    fragments are compared with); each fragment judged as it passes."""
+
+    needs_plain = False  # a plain delta holds content alone, no tool_calls
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.shape = get_schema("tool-call-delta.json")
+        self.first: dict[int, dict[int, dict[str, Any]]] = {}  # choice -> call index -> fields
+        self.found = Findings()
+
+    def visit(self, idx: int, v: Visit) -> None:
+        tcs = v.delta.get("tool_calls")
+        if not isinstance(tcs, list):
+            return
+        first = self.first.setdefault(idx, {})
+        for k, entry in enumerate(tcs):
             if not isinstance(entry, dict) or not is_int(entry.get("index")):
                 continue  # tools.index reports it
             i = as_index(entry["index"])
             assert i is not None  # is_int above
-            if not shape.is_valid(entry):
-                yield Violation(
-                    f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {shape.first_error(entry)}",
-                    visit.item.event,
-                    path=_path(visit, k),
+            if not self.shape.is_valid(entry):
+                if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
+                    self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
+                    continue
+                self.found.add(
+                    Violation(
+                        f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {self.shape.first_error(entry)}",
+                        v.item.event,
+                        path=_path(v, k),
+                    ),
+                    idx,
                 )
                 continue
             raw_fn = entry.get("function")
@@ -107,26 +192,37 @@ def first_fragment(stream: Stream) -> Iterator[Violation]:
                 if fields["type"] != "function":
                     missing.append("type='function'")
                 if missing:
-                    yield Violation(
-                        f"The first fragment of tool call {i} (choice {idx}) lacks {', '.join(missing)}: {show(entry)}",
-                        visit.item.event,
-                        path=_path(visit, k),
+                    self.found.add(
+                        Violation(
+                            f"The first fragment of tool call {i} (choice {idx}) lacks {', '.join(missing)}: {show(entry)}",
+                            v.item.event,
+                            path=_path(v, k),
+                        ),
+                        idx,
                     )
                 continue
             for name, value in fields.items():
                 if not _blank(value) and value != first[i][name]:
-                    yield Violation(
-                        f"A later fragment of tool call {i} (choice {idx}) changes {name}.\nExpected: absent, empty or {first[i][name]!r}\nReceived: {name}={show(value)}",
-                        visit.item.event,
-                        path=_path(visit, k),
+                    self.found.add(
+                        Violation(
+                            f"A later fragment of tool call {i} (choice {idx}) changes {name}.\nExpected: absent, empty or {first[i][name]!r}\nReceived: {name}={show(value)}",
+                            v.item.event,
+                            path=_path(v, k),
+                        ),
+                        idx,
                     )
 
+    def finish(self, end: End) -> Findings:
+        return self.found
 
-def _calls(stream: Stream) -> Iterator[tuple[int, Any]]:
-    for idx, msg in sorted(stream.message.items()):
+
+def _calls(end: End) -> Iterator[tuple[int, ToolCall, Visit, Visit]]:
+    """Each assembled call that has an index: (choice, call, its first and its last fragment)."""
+    for idx, msg in sorted(end.message.items()):
         for call in msg.tool_calls:
             if call.index is not None:
-                yield idx, call
+                assert call.first is not None and call.last is not None  # a call exists by its fragments
+                yield idx, call, call.first, call.last
 
 
 def _parse_args(arguments: str) -> tuple[Any, str | None]:
@@ -146,14 +242,17 @@ def _parse_args(arguments: str) -> tuple[Any, str | None]:
     why="Every client parses the arguments to call the function; an empty string fails JSON.parse too.",
     applies=no_tool_calls,
 )
-def arguments_json(stream: Stream) -> Iterator[Violation]:
-    for idx, call in _calls(stream):
-        _, problem = _parse_args(call.arguments)
-        if problem:
-            yield Violation(
-                f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) are {problem}: {show(call.arguments)}",
-                call.fragments[-1].item.event,
-            )
+class ArgumentsJSON(Fold):
+    """The assembled calls, at the end (the shared assembler keeps each call's arguments)."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, call, _first, last in _calls(end):
+            _, problem = _parse_args(call.arguments)
+            if problem:
+                yield Violation(
+                    f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) are {problem}: {show(call.arguments)}",
+                    last.item.event,
+                )
 
 
 CUT_SHORT = {"tool_calls", "length", "content_filter", "error"}
@@ -165,22 +264,24 @@ CUT_SHORT = {"tool_calls", "length", "content_filter", "error"}
     title="A choice with tool calls finishes with tool_calls (or a cut: length, content_filter, error); one without never does.",
     why="Agents run the tools only on finish_reason tool_calls; a stray tool_calls finish makes them look for calls that are not there.",
 )
-def finish_reason(stream: Stream) -> Iterator[Violation]:
-    for idx, msg in sorted(stream.message.items()):
-        fr = msg.finish_reason
-        if fr is None:
-            continue
-        positions = stream.finishes.get(idx)
-        finisher = stream.choices[idx][positions[0]] if positions else None
-        event = finisher.item.event if finisher is not None else stream.error_finishes[idx].event
-        if msg.tool_entries and fr not in CUT_SHORT:
-            yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", event)
-        elif not msg.tool_entries and fr == "tool_calls":
-            yield Violation(f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.", event)
+class FinishReason(Fold):
+    """End facts alone: each choice's finish and whether it streamed a tool-call entry."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        for idx, msg in sorted(end.message.items()):
+            fr = msg.finish_reason
+            if fr is None:
+                continue
+            finisher = end.choices[idx].finish
+            event = finisher.item.event if finisher is not None else end.error_finishes[idx].event
+            if msg.tool_entries and fr not in CUT_SHORT:
+                yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", event)
+            elif not msg.tool_entries and fr == "tool_calls":
+                yield Violation(f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.", event)
 
 
-def _declared_applies(stream: Stream) -> str | None:
-    return needs_request(stream) or no_tool_calls(stream)
+def _declared_applies(end: End) -> str | None:
+    return _needs_request(end) or no_tool_calls(end)
 
 
 @rule(
@@ -190,12 +291,18 @@ def _declared_applies(stream: Stream) -> str | None:
     why="A client cannot dispatch a call to a function it never declared.",
     applies=_declared_applies,
 )
-def declared(stream: Stream) -> Iterator[Violation]:
-    names = request_tools(stream)
-    for idx, call in _calls(stream):
-        if call.name is not None and call.name not in names:
-            listed = ", ".join(sorted(names)) or "none"
-            yield Violation(f"Tool call {call.index} (choice {idx}) calls {call.name!r}, which the request did not declare (declared: {listed}).", call.fragments[0].item.event)
+class Declared(Fold):
+    """The assembled calls against the request's tools, at the end."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        names = _request_tools(end)
+        for idx, call, first, _last in _calls(end):
+            if call.name is not None and call.name not in names:
+                listed = ", ".join(sorted(names)) or "none"
+                yield Violation(
+                    f"Tool call {call.index} (choice {idx}) calls {call.name!r}, which the request did not declare (declared: {listed}).",
+                    first.item.event,
+                )
 
 
 @rule(
@@ -206,19 +313,22 @@ def declared(stream: Stream) -> Iterator[Violation]:
     severity="warning",
     applies=_declared_applies,
 )
-def arguments_schema(stream: Stream) -> Iterator[Violation]:
-    declared_tools = request_tools(stream)
-    for idx, call in _calls(stream):
-        fn = declared_tools.get(call.name or "")
-        params = fn.get("parameters") if fn else None
-        if not isinstance(params, dict):
-            continue
-        args, problem = _parse_args(call.arguments)
-        if problem:
-            continue  # tools.arguments-json reports it
-        error = user_schema_error(params, args)
-        if error:
-            yield Violation(
-                f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) break its parameters schema at {error}",
-                call.fragments[-1].item.event,
-            )
+class ArgumentsSchema(Fold):
+    """The assembled arguments against the declared parameters schema, at the end."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        declared_tools = _request_tools(end)
+        for idx, call, _first, last in _calls(end):
+            fn = declared_tools.get(call.name or "")
+            params = fn.get("parameters") if fn else None
+            if not isinstance(params, dict):
+                continue
+            args, problem = _parse_args(call.arguments)
+            if problem:
+                continue  # tools.arguments-json reports it
+            error = user_schema_error(params, args)
+            if error:
+                yield Violation(
+                    f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) break its parameters schema at {error}",
+                    last.item.event,
+                )

@@ -3,44 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..findings import Violation
 from ..schemas import get_schema
-from ..stream import Stream
+from ..stream import KIND_CHUNK, DecodedEvent
 from . import rule
+from .fold import MAX_FINDINGS, Context, End, Findings, Fold
 
 
-def _usage_requested(stream: Stream) -> bool:
-    request = stream.exchange.request or {}
+def _usage_requested(end: End) -> bool:
+    request = end.exchange.request or {}
     opts = request.get("stream_options")
     return isinstance(opts, dict) and opts.get("include_usage") is True
 
 
-def _finishes_normally(stream: Stream) -> str | None:
-    if stream.errors:
+def _finishes_normally(end: End) -> str | None:
+    if end.errors:
         return "the stream was cut short by a mid-stream error, which carries no usage"
-    if not stream.chunks:
+    if not end.chunks:
         return "the stream has no chunks"
     return None
 
 
-def _present_applies(stream: Stream) -> str | None:
-    if not stream.profile.usage_always:
-        if stream.exchange.request is None:
+def _present_applies(end: End) -> str | None:
+    if not end.profile.usage_always:
+        if end.exchange.request is None:
             return "under this profile usage is expected only when the request asks for it (no request recorded)"
-        if not _usage_requested(stream):
+        if not _usage_requested(end):
             return "the request did not set stream_options.include_usage"
-    return _finishes_normally(stream)
+    return _finishes_normally(end)
 
 
-def _last_finish(stream: Stream) -> int:
-    """Position in ``stream.chunks`` of the last chunk that finishes a choice, or -1."""
-    last = -1
-    for pos, item in enumerate(stream.chunks):
-        chs = item.obj.get("choices")
-        if isinstance(chs, list) and any(isinstance(c, dict) and c.get("finish_reason") is not None for c in chs):
-            last = pos
-    return last
+def _finishes(obj: dict[str, Any]) -> bool:
+    """The chunk finishes some choice (a choice object with a non-null finish_reason)."""
+    chs = obj.get("choices")
+    return isinstance(chs, list) and any(isinstance(c, dict) and c.get("finish_reason") is not None for c in chs)
 
 
 @rule(
@@ -50,24 +48,29 @@ def _last_finish(stream: Stream) -> int:
     why="The OpenAI SDK's stream helper overwrites usage with every chunk's: only the last chunk's survives.",
     applies=_present_applies,
 )
-def present_last(stream: Stream) -> Iterator[Violation]:
-    chunks = stream.chunks
-    if stream.profile.usage_always:
-        last = chunks[-1]
-        if not isinstance(last.obj.get("usage"), dict):
+class PresentLast(Fold):
+    """Judged from End: the engine keeps the last chunk, the last finishing chunk and the last
+    chunk whose usage is an object."""
+
+    def finish(self, end: End) -> Iterator[Violation]:
+        last = end.last_chunk
+        assert last is not None  # applies: the stream has chunks
+        if end.profile.usage_always:
+            if not isinstance(last.obj.get("usage"), dict):
+                yield Violation(
+                    f"The last chunk carries no usage object (usage={last.obj.get('usage')!r}).\nExpected: usage with prompt_tokens, completion_tokens, total_tokens",
+                    last.event,
+                    path="$.usage",
+                )
+            return
+        carrier = end.last_usage_object_chunk
+        finish = end.last_finish_chunk
+        if carrier is None or (finish is not None and carrier.event.index < finish.event.index):
             yield Violation(
-                f"The last chunk carries no usage object (usage={last.obj.get('usage')!r}).\nExpected: usage with prompt_tokens, completion_tokens, total_tokens",
+                "Usage was requested (stream_options.include_usage) but no chunk at or after the last finish carries it.",
                 last.event,
                 path="$.usage",
             )
-        return
-    start = max(_last_finish(stream), 0)
-    if not any(isinstance(item.obj.get("usage"), dict) for item in chunks[start:]):
-        yield Violation(
-            "Usage was requested (stream_options.include_usage) but no chunk at or after the last finish carries it.",
-            chunks[-1].event,
-            path="$.usage",
-        )
 
 
 @rule(
@@ -77,28 +80,57 @@ def present_last(stream: Stream) -> Iterator[Violation]:
     why="Usage on a middle chunk is counted or shown too early; later chunks without it erase it in the OpenAI helper.",
     applies=_finishes_normally,
 )
-def only_last(stream: Stream) -> Iterator[Violation]:
-    chunks = stream.chunks
-    carriers = stream.usage_positions
-    if stream.profile.usage_always:
-        for pos in carriers:
-            if pos != len(chunks) - 1:
-                yield Violation(
-                    f"Event #{chunks[pos].event.index} carries usage but is not the last chunk (the last is event #{chunks[-1].event.index}).",
-                    chunks[pos].event,
-                    path="$.usage",
+class OnlyLast(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.always = ctx.profile.usage_always
+        self.carriers: list[DecodedEvent] = []  # the first MAX_FINDINGS + 1 chunks whose usage is not null
+        self.count = 0
+        self.before_finish = 0  # carriers before the latest finishing chunk (openai)
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind != KIND_CHUNK:
+            return
+        obj = item.obj
+        if not self.always and _finishes(obj):
+            self.before_finish = self.count
+        if obj.get("usage") is not None:
+            self.count += 1
+            if len(self.carriers) <= MAX_FINDINGS:
+                self.carriers.append(item)
+
+    def finish(self, end: End) -> Findings:
+        found = Findings()
+        last = end.last_chunk
+        assert last is not None  # applies: the stream has chunks
+        if self.always:
+            wrong = self.count - (1 if self.carriers and end.last_usage_chunk is last else 0)
+            for item in self.carriers:
+                if item is last:
+                    continue
+                if found.full():
+                    break
+                found.add(
+                    Violation(
+                        f"Event #{item.event.index} carries usage but is not the last chunk (the last is event #{last.event.index}).",
+                        item.event,
+                        path="$.usage",
+                    )
                 )
-        return
-    last_finish = _last_finish(stream)
-    for pos in carriers:
-        if pos < last_finish:
-            yield Violation(
-                f"Usage arrives before the last finish (event #{chunks[last_finish].event.index}).",
-                chunks[pos].event,
-                path="$.usage",
-            )
-    if len(carriers) > 1:
-        yield Violation(f"{len(carriers)} chunks carry usage; only one may.", chunks[carriers[1]].event, path="$.usage")
+            for _ in range(wrong - found.count(0)):
+                found.tally()
+            return found
+        finish = end.last_finish_chunk
+        if finish is not None:
+            for item in self.carriers[: min(self.before_finish, MAX_FINDINGS)]:
+                found.add(Violation(f"Usage arrives before the last finish (event #{finish.event.index}).", item.event, path="$.usage"))
+            for _ in range(self.before_finish - found.count(0)):
+                found.tally()
+        if self.count > 1:
+            found.add(Violation(f"{self.count} chunks carry usage; only one may.", self.carriers[1].event, path="$.usage"), 1)
+        return found
 
 
 @rule(
@@ -108,17 +140,38 @@ def only_last(stream: Stream) -> Iterator[Violation]:
     why="Billing and quota code trusts these numbers.",
     applies=_finishes_normally,
 )
-def totals(stream: Stream) -> Iterator[Violation]:
-    schema = get_schema("usage.json")
-    for item in map(stream.chunks.__getitem__, stream.usage_positions):  # the chunks whose usage is not null
+class Totals(Fold):
+    needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.schema = get_schema("usage.json")
+        self.found = Findings()
+
+    def payload(self, item: DecodedEvent) -> None:
+        if item.kind != KIND_CHUNK:
+            return
         usage = item.obj.get("usage")
-        if not schema.is_valid(usage):
-            yield Violation(f"The usage object does not match usage.json: {schema.first_error(usage)}", item.event, path="$.usage")
-            continue
+        if usage is None:
+            return
+        if not self.schema.is_valid(usage):
+            if self.found.full():
+                self.found.tally()
+                return
+            self.found.add(Violation(f"The usage object does not match usage.json: {self.schema.first_error(usage)}", item.event, path="$.usage"))
+            return
         p, c, t = usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]
         if p + c != t:
-            yield Violation(
-                f"Usage does not add up.\nExpected: total_tokens={p + c} (prompt {p} + completion {c})\nReceived: total_tokens={t}",
-                item.event,
-                path="$.usage.total_tokens",
+            if self.found.full():
+                self.found.tally()
+                return
+            self.found.add(
+                Violation(
+                    f"Usage does not add up.\nExpected: total_tokens={p + c} (prompt {p} + completion {c})\nReceived: total_tokens={t}",
+                    item.event,
+                    path="$.usage.total_tokens",
+                )
             )
+
+    def finish(self, end: End) -> Findings:
+        return self.found
