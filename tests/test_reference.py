@@ -534,8 +534,15 @@ def test_a_fault_leaves_the_other_kinds_byte_for_byte(undelayed: str, name: str)
 @pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize(("name", "kind"), LEGAL)
 def test_legal_framing_passes_every_rule(urls: Any, profile: str, name: str, kind: str) -> None:
-    ex = capture(urls[profile], SCENARIOS[kind], fault=name)
-    assert flagged(ex, profile) == set(), judge(ex, profile).results
+    # sse.incremental judges this capture's arrival times: on a loaded machine the reader can
+    # fall behind and take every event in one read, a burst of the machine's making, not the
+    # framing's. Only that verdict alone earns another capture (at most two more).
+    for _ in range(3):
+        ex = capture(urls[profile], SCENARIOS[kind], fault=name)
+        bad = flagged(ex, profile)
+        if bad != {"sse.incremental"}:
+            break
+    assert bad == set(), judge(ex, profile).results
 
 
 def test_legal_framings_really_frame_differently(urls: Any) -> None:
