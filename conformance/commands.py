@@ -45,7 +45,9 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
     p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 4MiB)")
     p.add_argument("--concurrency", metavar="N",
-                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, as an endpoint that serves one request at a time needs)")
+                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}: a model's scenarios and variants all go as soon as its plain request is "
+                        "answered, so a slow model costs about its longest answer; an endpoint with fewer slots, e.g. a local server: its slots; "
+                        "1: one after another)")
 
 
 def reference_profile(profile: str | None) -> str:

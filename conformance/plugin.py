@@ -67,7 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 4MiB)")
     group.addoption("--sse-concurrency", default=None, metavar="N",
-                    help=f"live runs: requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, each captured when its first item runs)")
+                    help=f"live runs: requests in flight at once (default {DEFAULT_CONCURRENCY}: a model's scenarios and variants all go as soon as its plain "
+                         "request is answered; an endpoint with fewer slots, e.g. a local server: its slots; 1: one after another, each captured when its first item runs)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N",
                     help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")

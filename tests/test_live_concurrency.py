@@ -22,7 +22,8 @@ from conformance.live.ahead import Ahead
 from conformance.live.config import DEFAULT_CONCURRENCY, Settings, load_settings
 from conformance.live.runner import NotSent, RunState, capture_request, new_client, run_scenario, send_ahead
 from conformance.live.scenarios import SCENARIOS
-from conformance.live.variants import explore, generate
+from conformance.live.variants import default_budget, explore, first_batch, generate
+from conformance.plugin import DEFAULT_VARIANTS
 
 from .test_variants import quoted, refusing
 
@@ -30,12 +31,13 @@ reference = pytest.importorskip("conformance.reference")
 
 
 class Watched:
-    """An ASGI app in front of another: notes when each request arrives, its body, and the
-    most requests it ever had open at once."""
+    """An ASGI app in front of another: notes when each request arrives, its body, when its
+    answer ended, and the most requests it ever had open at once."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.arrived: list[tuple[float, dict[str, Any]]] = []
+        self.spans: list[tuple[float, float]] = []  # (arrived, answer ended), as they end
         self.open = self.most = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -48,7 +50,8 @@ class Watched:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        self.arrived.append((time.perf_counter(), json.loads(body or b"{}")))
+        arrived = time.perf_counter()
+        self.arrived.append((arrived, json.loads(body or b"{}")))
         replayed = False
 
         async def replay() -> Any:
@@ -64,6 +67,7 @@ class Watched:
             await self.app(scope, replay, send)
         finally:
             self.open -= 1
+            self.spans.append((arrived, time.perf_counter()))
 
 
 def paced(slow: float, fast: float, events: int = 10, slow_when: str = "slow") -> Any:
@@ -271,6 +275,26 @@ def test_at_most_n_requests_are_in_flight(serve: Any) -> None:
     out = ahead_run(serve(app), concurrency=3)
     assert len(app.arrived) == len(SCENARIOS) and all(isinstance(v, Exchange) for v in out.values())
     assert 2 <= app.most <= 3
+
+
+def test_the_default_concurrency_sends_a_models_first_wave_at_once(serve: Any) -> None:
+    """A default run of one model (the canary, every scenario, the first batch of variants):
+    all of them are sent before any answer behind the canary ends, so a slow model costs its
+    longest answer, not two waves of answers (with 8 in flight, half of them queued)."""
+    app = Watched(reference.create_app(profile="sansa", delay=0.05))  # the shortest streamed answer takes ~0.35 s
+    cfg = settings_for(serve(app))
+    assert cfg.concurrency == DEFAULT_CONCURRENCY
+    planned = first_batch(cfg, DEFAULT_VARIANTS, 0, default_budget(DEFAULT_VARIANTS))  # generated before: only the sending is timed
+    assert len(planned) == DEFAULT_VARIANTS
+    with new_client() as client:
+        ahead = Ahead(client, cfg.concurrency)
+        send_ahead(client, ahead)
+        ahead.start([(cfg, s) for s in SCENARIOS.values()], lambda: [(cfg, planned)])
+        ahead.wait_all()
+        ahead.close()
+    assert len(app.arrived) == len(SCENARIOS) + DEFAULT_VARIANTS
+    streamed = [end for arrived, end in app.spans if end - arrived > 0.2]  # not bad-key, invalid-params: answered at once
+    assert max(t for t, _ in app.arrived) < min(streamed)
 
 
 # ---------------------------------------------------------------------------------------

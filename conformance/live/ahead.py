@@ -13,12 +13,15 @@ variants item takes instead of sending them again (variants.explore); then the o
 scenarios. Everything after the canary waits for it, as one after another
 (runner.run_scenario_now refuses a scenario when it was refused), but a 2xx status line
 already settles that, so they go as soon as its headers arrive. Every capture draws from the run's time budget and
-honours a 429's wait, as before (runner.RunState).
+honours a 429's wait, as before (runner.RunState). The default N (config.DEFAULT_CONCURRENCY)
+holds one model's whole first wave, so the order only matters when N is set lower: then the
+longest answers (variants) go first, and the canary, the longest answer of all, still
+bounds the run from below (it is the first request and the scenario every other builds on).
 
 Memory: the pool has N threads, so at most N captures are in flight, each keeping at most
-``max_body`` decoded bytes (capture.py); the finished exchanges wait for their items as
-each would have after its own capture, and the variants sent ahead are at most N per model
-until the variants item judges them.
+``max_body`` decoded bytes (capture.py; 16 x 4 MiB by default); the finished exchanges
+wait for their items as each would have after its own capture, and the variants sent ahead
+are at most N per model (and at most --variants) until the variants item judges them.
 
 Not used under pytest-xdist: a worker learns which scenarios are its own only as the
 scheduler sends their items, and a scenario sent ahead by every worker would be sent once

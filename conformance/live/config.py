@@ -28,16 +28,22 @@ __all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_KEY_ENV", "ENV_PREFIX", "MAX_CONCURRE
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
 DEFAULT_REASONING: dict[str, Any] = {"reasoning": {"effort": "low"}}
-# Requests in flight at once (live/ahead.py). 8: a run holds, per model, the plain request
-# (the canary, sent first), 8 scenarios that wait on it and 8 variants by default; with 8 in
-# flight each group goes in one wave, and a run against a slow model costs about two of its
-# slowest answers instead of the sum of all 17 (benchmarks/live_concurrency.py: at 50 ms
-# per event 4 in flight still cost 2.2 times the run at 2 ms, 8 cost 1.3-1.9 times). Hosted
-# APIs take that at once (their lowest rate limits are hundreds of requests a minute; a 429
-# is retried and holds the run's other requests back). An endpoint that serves one request
-# at a time (a local server with one slot) queues them instead, and a queued request spends
-# its read timeout (30 s) waiting for its headers: such an endpoint wants --concurrency 1.
-DEFAULT_CONCURRENCY = 8
+# Requests in flight at once (live/ahead.py). 16: one model's whole first wave. A default run
+# sends, per model, the plain request (the canary, first and alone), then 8 scenarios and 8
+# variants that wait for its status line; with 16 in flight all of them go the moment it
+# arrives (15 beside the canary, and the last one as bad-key or invalid-params, answered
+# with an error at once, frees its slot), so a run against a slow model costs its longest
+# answer, the canary's paragraph, instead of two waves of answers. With 8, half of them
+# waited for a slot (benchmarks/live_concurrency.py --served, at 50 ms per event, medians
+# of 3 rounds: 3.26 s from the first request to the last byte with 8, 2.16 s with 16, which
+# is the canary alone). No order makes 8 enough: the answers behind the canary stream
+# ~16.7 s in all, more than its 7 free slots hold during its ~2.1 s.
+# Hosted APIs take that at once: their rate limits count requests and tokens per minute, and
+# a run sends its 17 requests within the minute whatever the concurrency (a 429 is retried
+# and holds the run's other requests back). An endpoint with few slots (a local server)
+# queues the rest, and a queued request spends its read timeout (30 s) waiting for its
+# headers: such an endpoint wants --concurrency set to its slots, or 1.
+DEFAULT_CONCURRENCY = 16
 MAX_CONCURRENCY = 32  # beyond this a conformance run becomes a load test
 
 
