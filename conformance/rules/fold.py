@@ -38,7 +38,13 @@ if TYPE_CHECKING:
     from ..profiles import Profile
     from ..stream import AssembledChoice, DecodedEvent, Visit
 
-__all__ = ["HOOKS", "MAX_FINDINGS", "ChoiceFacts", "Context", "End", "Findings", "Fold", "hooks_of"]
+__all__ = ["ARGUMENTS", "CONTENT", "HOOKS", "MAX_FINDINGS", "PLAIN_KINDS", "REASONING", "ChoiceFacts", "Context", "End", "Findings", "Fold", "hooks_of"]
+
+# the kinds of plain chunk (Fold.needs_plain, Fold.plain_kinds)
+CONTENT = "content"
+REASONING = "reasoning"
+ARGUMENTS = "arguments"
+PLAIN_KINDS = frozenset({REASONING, ARGUMENTS})  # a fold idle on every kind, as needs_plain says
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -120,6 +126,8 @@ class End:
     utf8_error: tuple[int, bytes, str] | None  # (offset, bad bytes, reason) of the first invalid UTF-8
     utf8_event: Event | None  # the event whose lines hold that offset
     clients: Mapping[str, Any] = field(default_factory=dict)  # client readings (client replay)
+    # (choice index, plain kind) -> plain chunks of that kind (Fold.plain_kinds), hooks or not
+    plain: Mapping[tuple[int, str], int] = field(default_factory=dict)
 
     @property
     def ends_with_error(self) -> bool:
@@ -227,6 +235,15 @@ class Fold:
     # on such a chunk: the engine then does not call them (and does not decode the chunk).
     # Event hooks are always called. The default is the safe one.
     needs_plain: bool = True
+    # Plain chunks come in three kinds: CONTENT (above), REASONING (the template's delta is
+    # only reasoning_details: one reasoning.text item) and ARGUMENTS (only tool_calls: one
+    # entry, an integer index and function.arguments), each another string in the same slot.
+    # ``needs_plain`` speaks for content; for the other kinds a fold is called on every plain
+    # chunk unless the kind is in ``plain_kinds``: then ``needs_plain`` speaks for it too
+    # (False: having seen the template chunk, the hooks would neither change state nor find
+    # anything on such a chunk). End.plain counts the plain chunks per (choice, kind) for a
+    # fold that only counts appearances. The default is the safe one.
+    plain_kinds: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -241,6 +258,7 @@ class Fold:
         # per instance too: read when the template is chosen (after the template chunk's own
         # hooks ran); change it later with want_plain, which re-routes
         self.needs_plain: bool = type(self).needs_plain
+        self.plain_kinds: frozenset[str] = type(self).plain_kinds
         self._reroute: Callable[[], None] | None = None  # set by the engine
 
     def want_plain(self, on: bool) -> None:
@@ -249,6 +267,15 @@ class Fold:
         its state changes, and costs nothing per plain chunk the rest of the time."""
         if on != self.needs_plain:
             self.needs_plain = on
+            if self._reroute is not None:
+                self._reroute()
+
+    def skip_plain(self, kind: str, on: bool) -> None:
+        """Put ``kind`` in (True) or out of (False) this fold's ``plain_kinds`` from now on
+        (a fold whose hooks are idle on a kind of plain chunk only in some states)."""
+        kinds = self.plain_kinds | {kind} if on else self.plain_kinds - {kind}
+        if kinds != self.plain_kinds:
+            self.plain_kinds = kinds
             if self._reroute is not None:
                 self._reroute()
 
