@@ -131,6 +131,8 @@ class Pass:
         self._tpls: list[_Template] = []
         self._tries = 0  # templates tried (the costly part)
         self._tried: dict[str, int] = {}  # per kind
+        self._candidate: dict[str, int] = {}  # kind -> event index of its latest candidate
+        self._retired: list[_Template] = []  # templates replaced (at most _TRIES per kind)
         self._typed = profile.chunk_schema in _TYPED_SLOTS
         self._on_plain: dict[str, list[Fold]] = {}
         self._long_seen: dict[int, int] = {}  # choice -> event index of its latest long-path appearance
@@ -371,6 +373,8 @@ class Pass:
                 t.call.count += p
             if len(t.pieces) > _COMPACT:
                 t.pieces.spill()
+        for t in self._retired:
+            assert not t.pending  # settled before the long path that retired it
         self.payloads += total
         self.chunks += total
         self._plain_payload = self._plain_chunk = True
@@ -459,7 +463,7 @@ class Pass:
             assembly.add(visit)
             if self._tpls:
                 self._long_seen[idx] = ev.index  # this appearance is the choice's last now
-                for t in self._tpls:
+                for t in (*self._tpls, *self._retired):
                     if t.call is not None and t.call.last is visit:
                         t.call_long = ev.index  # and the call's latest fragment
             if delivery is not None and not delivery.content_seen:
@@ -471,7 +475,7 @@ class Pass:
                     fold.visit(idx, visit)
                 except Exception as exc:
                     self._broke(fold, exc)
-            if self._tries < _TRIES * 3 and len(chs) == 1 and len(self._tpls) < 3:
+            if self._tries < _TRIES * 3 and len(chs) == 1:
                 self._template(item, ch, idx, facts)
         if finishes:
             self.last_finish_chunk = item
@@ -514,7 +518,8 @@ class Pass:
 
         latest: Event | None = None
         choice_last: dict[int, Event] = {}
-        for t in self._tpls:
+        call_last: dict[int, tuple[ToolCall, Event]] = {}
+        for t in (*self._retired, *self._tpls):
             ev = t.last
             if ev is None:
                 continue
@@ -525,7 +530,11 @@ class Pass:
                 if mine is None or ev.index > mine.index:
                     choice_last[t.idx] = ev
             if t.call is not None and ev.index > t.call_long:
-                t.call.last = made(ev)[1]
+                kept = call_last.get(id(t.call))
+                if kept is None or ev.index > kept[1].index:
+                    call_last[id(t.call)] = (t.call, ev)
+        for call, ev in call_last.values():
+            call.last = made(ev)[1]
         for idx, ev in choice_last.items():
             self.choices[idx].last = made(ev)[1]
         if latest is not None:
@@ -547,9 +556,14 @@ class Pass:
         if type(delta) is not dict or len(delta) != 1 or ch.get("finish_reason") is not None or obj.get("usage") is not None or self.errors:
             return
         kind, text, at_slot = _slot(delta)
-        if kind is None or text is None or not _clean(text) or any(t.kind == kind for t in self._tpls):
+        if kind is None or text is None or not _clean(text) or (kind != CONTENT and not self._typed):
             return
-        if kind != CONTENT and not self._typed:
+        # A template of this kind that took no plain chunk since the last candidate of its
+        # kind (a call's opening fragment, the other call's fragments) gives way to this one.
+        prev = self._candidate.get(kind, -1)
+        self._candidate[kind] = item.event.index
+        existing = next((t for t in self._tpls if t.kind == kind), None)
+        if existing is not None and existing.last is not None and existing.last.index > prev:
             return
         if self._tried.get(kind, 0) >= _TRIES:
             return
@@ -580,6 +594,9 @@ class Pass:
             except orjson.JSONDecodeError:
                 probe = None
             if probe == want:
+                if existing is not None:  # kept for what its plain chunks were last of (_settle_plain)
+                    self._tpls.remove(existing)
+                    self._retired.append(existing)
                 self._tpls.append(_Template(kind, prefix, suffix, idx, facts, assembly, pieces, call))
                 self._route()
                 return

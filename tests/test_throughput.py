@@ -128,6 +128,10 @@ DECOYS: dict[str, list[Any]] = {
     "args-interleaved": [chunk({"role": "assistant"}), chunk(_opening()), chunk(_opening(1, "g", "c1")),
                          *[chunk(_args(f"{i}", i % 2)) for i in range(8)], chunk(_args("{\"k\": 1}")), *[chunk(_args(f"x{i}", 1)) for i in range(3)],
                          chunk({}, "tool_calls", usage=USAGE)],
+    # calls in turn: each call's fragments take over the template (the last one's plain chunks end the stream)
+    "args-calls-in-turn": [chunk({"role": "assistant"}),
+                           *[c for k in range(12) for c in (chunk(_opening(k, f"f{k}", f"c{k}")), *[chunk(_args(f"{k}.{i}", k)) for i in range(4)])],
+                           chunk({}, "tool_calls")],
     "args-no-index-template": [chunk({"role": "assistant"}), chunk(_opening()),
                                *[chunk({"tool_calls": [{"function": {"arguments": f"n{i}"}}]}) for i in range(5)], chunk({}, "tool_calls")],
     # plain chunks then an error event: nothing after the error is plain
@@ -158,6 +162,8 @@ def test_plain_short_path_changes_no_verdict_on_decoys(name: str, monkeypatch: p
     run = engine.Pass(Exchange(body), get_profile("sansa"), [])
     run.run()
     assert run._tpls or name in ("reasoning-summary",)
+    if name == "args-calls-in-turn":
+        assert run._retired  # templates gave way to the next call's
 
 
 def test_decoys_are_seen_by_the_rules_they_aim_at() -> None:
