@@ -165,7 +165,10 @@ class Pass:
                 on_visit.append(f)
             if kinds and ("payload" in hooks or "visit" in hooks):
                 for kind in kinds:
-                    if f.needs_plain or (kind != CONTENT and kind not in f.plain_kinds):
+                    if kind == CONTENT:
+                        if f.needs_plain:
+                            on_plain[kind].append(f)
+                    elif kind not in f.plain_idle and (f.needs_plain or kind not in f.plain_kinds):
                         on_plain[kind].append(f)
             if "block" in hooks:
                 on_block.append(f)

@@ -244,6 +244,9 @@ class Fold:
     # anything on such a chunk). End.plain counts the plain chunks per (choice, kind) for a
     # fold that only counts appearances. The default is the safe one.
     plain_kinds: frozenset[str] = frozenset()
+    # kinds (not CONTENT) the fold is idle on in its present state whatever needs_plain says
+    # (a fold whose content and reasoning needs differ); ``skip_plain`` changes it
+    plain_idle: frozenset[str] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -259,6 +262,7 @@ class Fold:
         # hooks ran); change it later with want_plain, which re-routes
         self.needs_plain: bool = type(self).needs_plain
         self.plain_kinds: frozenset[str] = type(self).plain_kinds
+        self.plain_idle: frozenset[str] = type(self).plain_idle
         self._reroute: Callable[[], None] | None = None  # set by the engine
 
     def want_plain(self, on: bool) -> None:
@@ -271,11 +275,13 @@ class Fold:
                 self._reroute()
 
     def skip_plain(self, kind: str, on: bool) -> None:
-        """Put ``kind`` in (True) or out of (False) this fold's ``plain_kinds`` from now on
-        (a fold whose hooks are idle on a kind of plain chunk only in some states)."""
-        kinds = self.plain_kinds | {kind} if on else self.plain_kinds - {kind}
-        if kinds != self.plain_kinds:
-            self.plain_kinds = kinds
+        """From now on, skip (True: ``kind`` joins ``plain_idle``) or take (False: ``kind``
+        leaves ``plain_idle`` and ``plain_kinds``) the plain chunks of ``kind`` (a fold whose
+        hooks are idle on a kind of plain chunk only in some states)."""
+        idle = self.plain_idle | {kind} if on else self.plain_idle - {kind}
+        kinds = self.plain_kinds if on else self.plain_kinds - {kind}
+        if idle != self.plain_idle or kinds != self.plain_kinds:
+            self.plain_idle, self.plain_kinds = idle, kinds
             if self._reroute is not None:
                 self._reroute()
 
