@@ -39,8 +39,8 @@ class BeforeContent(Fold):
     needs_plain = False  # until a choice without content is seen
     # a reasoning plain chunk repeats its template (seen: a choice without content yet), so
     # it matters only once some choice's content began: then the fold asks for them
-    plain_kinds = frozenset({ARGUMENTS})
-    plain_idle = frozenset({REASONING})
+    # (arguments plain chunks, whatever the state: no content, no reasoning)
+    plain_idle = frozenset({ARGUMENTS, REASONING})
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
