@@ -92,7 +92,7 @@ class Pass:
         self.broken: dict[int, BaseException] = {}  # id(fold) -> its first exception
         self._folds = list(folds)
         for fold in self._folds:
-            fold._reroute = self._route
+            fold._reroute = self._route_plain
         self._route()
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
         self._fed = 0
@@ -140,18 +140,18 @@ class Pass:
         self._plain_chunk = False  # the latest chunk was a plain chunk
         self._built: tuple[DecodedEvent, Visit] | None = None
         self.plain: dict[tuple[int, str], int] = {}  # (choice, kind) -> plain chunks
+        self._small: bytes | None = None  # the whole body of a small file read at once (run)
 
     # ------------------------------------------------------------------ dispatch lists
 
     def _route(self) -> None:
-        """Who gets which hook: built once, again only when a fold breaks or changes its mind
-        about plain chunks. Most folds need no hook at all (judged from End)."""
+        """Who gets which hook: built once, again only when a fold breaks. Most folds need
+        no hook at all (judged from End)."""
         on_event: list[Fold] = []
         on_payload: list[Fold] = []
         on_visit: list[Fold] = []
         on_block: list[Fold] = []
-        kinds = [t.kind for t in getattr(self, "_tpls", ())]
-        on_plain: dict[str, list[Fold]] = {kind: [] for kind in kinds}
+        chunky: list[Fold] = []  # the folds a plain chunk may concern
         broken = self.broken
         for f in self._folds:
             hooks = f.hooks
@@ -163,16 +163,30 @@ class Pass:
                 on_payload.append(f)
             if "visit" in hooks:
                 on_visit.append(f)
-            if kinds and ("payload" in hooks or "visit" in hooks):
-                for kind in kinds:
-                    if kind == CONTENT:
-                        if f.needs_plain:
-                            on_plain[kind].append(f)
-                    elif kind not in f.plain_idle and (f.needs_plain or kind not in f.plain_kinds):
-                        on_plain[kind].append(f)
+            if "payload" in hooks or "visit" in hooks:
+                chunky.append(f)
             if "block" in hooks:
                 on_block.append(f)
         self._on_event, self._on_payload, self._on_visit, self._on_block = on_event, on_payload, on_visit, on_block
+        self._chunky = chunky
+        self._route_plain()
+
+    def _route_plain(self) -> None:
+        """Who gets which kind of plain chunk: again when a template is chosen or a fold
+        changes its mind about plain chunks (until the first template, nobody)."""
+        tpls = getattr(self, "_tpls", None)
+        if not tpls:
+            self._on_plain = {}
+            return
+        on_plain: dict[str, list[Fold]] = {t.kind: [] for t in tpls}
+        kinds = list(on_plain)
+        for f in self._chunky:
+            for kind in kinds:
+                if kind == CONTENT:
+                    if f.needs_plain:
+                        on_plain[kind].append(f)
+                elif kind not in f.plain_idle and (f.needs_plain or kind not in f.plain_kinds):
+                    on_plain[kind].append(f)
         self._on_plain = on_plain
 
     def _broke(self, fold: Fold, exc: BaseException) -> None:
@@ -185,7 +199,15 @@ class Pass:
     def run(self, blocks: Iterable[bytes] | None = None) -> End:
         """Judge the whole body: ``blocks``, or the exchange's body in BLOCK-sized reads
         (from memory, or from the file behind the exchange)."""
-        for block in self.exchange.blocks(BLOCK) if blocks is None else blocks:
+        if blocks is None:
+            file = self.exchange.file
+            if file is not None and file.size <= BLOCK:  # a small file: one open and one read, and
+                body = file.read(0, file.size)  # the bytes rules read at the end served from it
+                self._small = body
+                blocks = (body,)
+            else:
+                blocks = self.exchange.blocks(BLOCK)
+        for block in blocks:
             self.feed(block)
         return self.close()
 
@@ -601,7 +623,7 @@ class Pass:
                     self._tpls.remove(existing)
                     self._retired.append(existing)
                 self._tpls.append(_Template(kind, prefix, suffix, idx, facts, assembly, pieces, call))
-                self._route()
+                self._route_plain()
                 return
             at = data.find(needle, at + 1)
 
@@ -639,6 +661,10 @@ class Pass:
                     out.setdefault(idx, bare)
         return out
 
+    def _read_small(self, offset: int, n: int) -> bytes:
+        assert self._small is not None
+        return self._small[offset : offset + n] if n > 0 else b""
+
     def _end(self) -> End:
         self._settle_plain()
         parser = self.parser
@@ -652,7 +678,7 @@ class Pass:
             exchange=ex,
             profile=self.profile,
             size=self._fed,
-            read=ex.read,
+            read=ex.read if self._small is None else self._read_small,
             bom=parser.bom,
             discarded=parser.discarded,
             oversized=list(parser.oversized),

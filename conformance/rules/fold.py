@@ -248,22 +248,22 @@ class Fold:
     # (a fold whose content and reasoning needs differ); ``skip_plain`` changes it
     plain_idle: frozenset[str] = frozenset()
 
+    # The hooks the engine calls on an instance: those the class overrides; a fold that
+    # knows at the start it has nothing to fold (no reading for its client, no arrival
+    # times...) narrows them in its __init__ and then costs nothing per event. Like
+    # needs_plain, plain_kinds and plain_idle (read when a template is chosen, after the
+    # template chunk's own hooks ran; changed later with want_plain and skip_plain, which
+    # re-route), an instance holds its own only once it changes it: the class's otherwise
+    # (validate makes ~50 folds per exchange: each attribute set in __init__ costs).
+    hooks: frozenset[str] = frozenset()
+    _reroute: Callable[[], None] | None = None  # set by the engine
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.overrides = hooks_of(cls)
+        cls.overrides = cls.hooks = hooks_of(cls)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        # the hooks the engine calls on this instance: those the class overrides; a fold
-        # that knows at the start it has nothing to fold (no reading for its client, no
-        # arrival times...) narrows it in its __init__ and then costs nothing per event
-        self.hooks: frozenset[str] = type(self).overrides
-        # per instance too: read when the template is chosen (after the template chunk's own
-        # hooks ran); change it later with want_plain, which re-routes
-        self.needs_plain: bool = type(self).needs_plain
-        self.plain_kinds: frozenset[str] = type(self).plain_kinds
-        self.plain_idle: frozenset[str] = type(self).plain_idle
-        self._reroute: Callable[[], None] | None = None  # set by the engine
 
     def want_plain(self, on: bool) -> None:
         """Start (True) or stop (False) getting plain chunks from now on: a fold that needs
