@@ -331,39 +331,58 @@ class Pass:
                     self._payloads(events[n + 1 :], datas[n + 1 :])
                     return
             return
-        tpls = self._tpls
         on_event = self._on_event
-        on_plain = self._on_plain
         delivery = self.delivery
-        pending = False
-        errors = self.errors
+        pending = False  # plain chunks not yet counted (_plain_runs)
+        live = self._live()
+        cur = live[0] if live else None
+        # the current template's fields in locals: most chunks come in runs of one kind
+        prefix, suffix, size, plen, slen, kind, append, folds = _fields(cur, self._on_plain)
+        count = 0  # plain chunks of ``cur`` since it became current (flushed into cur.pending)
+        last: Event | None = None  # the latest of them
         for ev, data in zip(events, datas):
-            if not errors:
+            if cur is not None:
                 n = len(data)
-                hit = None
-                for t in tpls:
-                    if n >= t.size and data.startswith(t.prefix) and data.endswith(t.suffix) and t.facts.finish is None:
-                        raw = data[t.plen : n - t.slen]
-                        if '"' not in raw and "\\" not in raw and raw.isprintable():
-                            hit = t
-                        break
-                if hit is not None:
-                    for fold in on_event:
-                        try:
-                            fold.event(ev)
-                        except Exception as exc:
-                            self._broke(fold, exc)
-                            on_event = self._on_event
-                    hit.pending += 1
-                    hit.last = ev
-                    hit.append(raw)
+                hit = False
+                if n >= size and data.startswith(prefix) and data.endswith(suffix):
+                    raw = data[plen : n - slen]
+                    hit = '"' not in raw and "\\" not in raw and raw.isprintable()
+                elif len(live) > 1:  # another kind's template? (at most one can match: their texts part in the delta)
+                    for t in live:
+                        if t is not cur and n >= t.size and data.startswith(t.prefix) and data.endswith(t.suffix):
+                            raw = data[t.plen : n - t.slen]
+                            if '"' not in raw and "\\" not in raw and raw.isprintable():
+                                hit = True
+                                if count:
+                                    cur.pending += count
+                                    cur.last = last
+                                    count = 0
+                                cur = t
+                                prefix, suffix, size, plen, slen, kind, append, folds = _fields(cur, self._on_plain)
+                            break
+                if hit:
+                    if on_event:
+                        for fold in on_event:
+                            try:
+                                fold.event(ev)
+                            except Exception as exc:
+                                self._broke(fold, exc)
+                                on_event = self._on_event
+                    count += 1
+                    last = ev
+                    append(raw)
                     pending = True
-                    if delivery is not None and not delivery.content_seen and hit.kind != REASONING and (raw or hit.kind == ARGUMENTS):
+                    if delivery is not None and not delivery.content_seen and kind != REASONING and (raw or kind == ARGUMENTS):
                         delivery.content(ev)
-                    if on_plain[hit.kind]:
-                        self._plain_to_folds(ev, hit.idx, on_plain[hit.kind])
-                        on_event, on_plain = self._on_event, self._on_plain
+                    if folds:
+                        self._plain_to_folds(ev, cur.idx, folds)
+                        on_event, folds = self._on_event, self._on_plain.get(kind, [])
                     continue
+            if count:
+                assert cur is not None
+                cur.pending += count
+                cur.last = last
+                count = 0
             if pending:  # the plain runs so far, settled before the long path looks
                 self._plain_runs()
                 pending = False
@@ -372,10 +391,25 @@ class Pass:
             except orjson.JSONDecodeError:
                 obj, problem = _load(data)
             self._payload(ev, obj, problem)
-            on_event, on_plain = self._on_event, self._on_plain
-            errors = self.errors
+            on_event = self._on_event
+            # a finish, an error or a new template changes which templates are live
+            live = self._live()
+            if cur not in live:
+                cur = live[0] if live else None
+            prefix, suffix, size, plen, slen, kind, append, folds = _fields(cur, self._on_plain)
+        if count:
+            assert cur is not None
+            cur.pending += count
+            cur.last = last
         if pending:
             self._plain_runs()
+
+    def _live(self) -> list[_Template]:
+        """The templates a chunk may repeat now: none after an error event; not one whose
+        choice has finished."""
+        if self.errors:
+            return []
+        return [t for t in self._tpls if t.facts.finish is None]
 
     def _plain_runs(self) -> None:
         """Count the runs of plain chunks since the last long-path payload; keep each
@@ -713,6 +747,14 @@ class Pass:
             clients=self.clients,
             plain=self.plain,
         )
+
+
+def _fields(t: _Template | None, on_plain: dict[str, list[Fold]]) -> tuple[str, str, int, int, int, str, Any, list[Fold]]:
+    """A template's fields for the hot loop (prefix, suffix, size, their lengths, kind,
+    where its strings go, the folds its plain chunks go to)."""
+    if t is None:
+        return "", "", 0, 0, 0, "", None, []
+    return t.prefix, t.suffix, t.size, t.plen, t.slen, t.kind, t.append, on_plain.get(t.kind, [])
 
 
 def _slot(delta: dict[str, Any]) -> tuple[str | None, str | None, Any]:
