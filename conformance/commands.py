@@ -18,13 +18,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
+
+import httpx
 
 from .baseline import load_baseline
 from .exchange import Exchange
 from .judge import judge
-from .live.config import load_settings
-from .live.runner import NotSent, new_client, run_scenario
+from .live.ahead import Ahead
+from .live.config import DEFAULT_CONCURRENCY, Settings, load_settings
+from .live.runner import NotSent, new_client, run_scenario, send_ahead
 from .live.scenarios import SCENARIOS, skipping
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import save
@@ -41,6 +44,8 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="total time limit per exchange (default 120)")
     p.add_argument("--skip", action="append", metavar="SCENARIO", help="skip this scenario (repeatable or comma-separated; added to the skip setting)")
     p.add_argument("--max-body", metavar="SIZE", help="decoded body bytes kept per exchange, e.g. 16MiB (default 4MiB)")
+    p.add_argument("--concurrency", metavar="N",
+                   help=f"requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, as an endpoint that serves one request at a time needs)")
 
 
 def reference_profile(profile: str | None) -> str:
@@ -50,7 +55,7 @@ def reference_profile(profile: str | None) -> str:
 
 
 @contextmanager
-def embedded_endpoint(profile: str | None, fault: str | list[str] | None) -> Iterator[str]:
+def embedded_endpoint(profile: str | None, fault: str | list[str] | None, delay: float | None = None) -> Iterator[str]:
     """The reference endpoint on a free loopback port, its key in REFERENCE_KEY_ENV.
 
     The key is random per run: the reports star every 4 characters of a key wherever the
@@ -60,7 +65,8 @@ def embedded_endpoint(profile: str | None, fault: str | list[str] | None) -> Ite
     from .reference import create_app, serve_in_thread
 
     key = "sk-" + secrets.token_hex(16)
-    app = create_app(profile=reference_profile(profile), fault=fault, api_key=key)
+    pace: dict[str, Any] = {} if delay is None else {"delay": delay}  # else the endpoint's own default
+    app = create_app(profile=reference_profile(profile), fault=fault, api_key=key, **pace)
     previous = os.environ.get(REFERENCE_KEY_ENV)
     os.environ[REFERENCE_KEY_ENV] = key
     try:
@@ -78,6 +84,7 @@ PASSED_ON: tuple[tuple[str, str], ...] = (
     ("profile", "--sse-profile"),
     ("timeout", "--sse-timeout"),
     ("max_body", "--sse-max-body"),
+    ("concurrency", "--sse-concurrency"),
     ("variants", "--variants"),
     ("seed", "--variants-seed"),
 )
@@ -175,7 +182,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     # fail early on bad settings; the merged profile also drives the embedded endpoint
     settings = skipping(
         load_settings({"endpoint": args.endpoint, "model": args.model, "profile": args.profile, "timeout": args.timeout,
-                       "api_key_env": args.api_key_env, "max_body": args.max_body}),
+                       "api_key_env": args.api_key_env, "max_body": args.max_body, "concurrency": args.concurrency}),
         args.skip,
     )
     if args.baseline:
@@ -184,20 +191,24 @@ def cmd_run(args: argparse.Namespace, extra: list[str], out: TextIO, err: TextIO
     _clear(paths)
     with tempfile.TemporaryDirectory(prefix="sse-conformance-") as tmp:
         if settings.endpoint:
-            if args.fault:
-                err.write("sse-conformance: --fault acts on the embedded endpoint; against your own endpoint start `sse-conformance serve --fault ...` instead\n")
+            if args.fault or args.delay is not None:
+                flag = "--fault" if args.fault else "--delay"
+                err.write(f"sse-conformance: {flag} acts on the embedded endpoint; against your own endpoint start `sse-conformance serve {flag} ...` instead\n")
                 return 2
             code = pytest.main(_pytest_args(args, settings.endpoint, args.api_key_env, extra, Path(tmp)))
         else:
             if args.api_key_env:
                 err.write("sse-conformance: --api-key-env needs --endpoint (the embedded endpoint has its own key)\n")
                 return 2
+            if args.delay is not None and not 0 <= args.delay <= 60:
+                err.write(f"sse-conformance: --delay must be between 0 and 60 seconds, not {args.delay:g}\n")
+                return 2
             if args.fault:
                 unknown = _unknown_faults(args.fault)
                 if unknown:
                     err.write(f"sse-conformance: unknown fault {unknown!r} (see serve --list-faults)\n")
                     return 2
-            with embedded_endpoint(settings.profile, args.fault) as url:
+            with embedded_endpoint(settings.profile, args.fault, args.delay) as url:
                 out.write(f"sse-conformance: no endpoint given; running against the embedded reference endpoint at {url}\n")
                 out.flush()
                 code = pytest.main(_pytest_args(args, url, REFERENCE_KEY_ENV, extra, Path(tmp)))
@@ -271,10 +282,27 @@ def model_folder(model: str) -> str:
     return name or "_"
 
 
+@contextmanager
+def _sent_ahead(client: httpx.Client, settings: Settings) -> Iterator[None]:
+    """With concurrency, every scenario is captured ahead, N at a time, canaries first
+    (live/ahead.py); the loop then takes each capture in turn."""
+    if settings.concurrency <= 1:
+        yield
+        return
+    ahead = Ahead(client, settings.concurrency)
+    send_ahead(client, ahead)
+    try:
+        ahead.start([(s, scenario) for s in settings.per_model() for name, scenario in SCENARIOS.items() if name not in settings.skip])
+        yield
+    finally:
+        ahead.close()
+
+
 def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings = skipping(
         load_settings(
-            {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body}
+            {"endpoint": args.endpoint, "model": args.model, "api_key_env": args.api_key_env, "profile": args.profile, "timeout": args.timeout, "max_body": args.max_body,
+             "concurrency": args.concurrency}
         ),
         args.skip,
     )
@@ -287,7 +315,7 @@ def cmd_record(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if len(folders) < len(settings.all_models):
         err.write(f"sse-conformance: models {', '.join(settings.all_models)} would share a folder: rename one\n")
         return 2
-    with new_client() as client:
+    with new_client() as client, _sent_ahead(client, settings):
         for model_settings in settings.per_model():
             folder = target / model_folder(model_settings.model) if many else target  # one model: today's layout
             for name, scenario in SCENARIOS.items():
@@ -351,6 +379,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add_live_options(run)
     run.add_argument("--fault", action="append",
                      help="with the embedded endpoint: make it break a rule (see serve --list-faults); repeatable or comma-separated; NAME@MODEL only for that model")
+    run.add_argument("--delay", type=float, metavar="SECONDS",
+                     help="with the embedded endpoint: seconds between its events (default 0.002); a slow endpoint, e.g. 0.05, shows what a run costs against a real model")
     run.add_argument("--baseline", metavar="JSON", help="compliance.json of an earlier run: fail only on a failure it does not have")
     run.add_argument("--reports", default="reports", metavar="DIR", help="where report.html and junit.xml go (default reports/)")
     run.add_argument("--variants", type=int, metavar="N", help="generated request variants, every rule checked on each (default 8; 0: off)")

@@ -355,7 +355,7 @@ class LiveVariants(pytest.Item):
         stash = self.config.stash
         if CLIENT not in stash:
             stash[CLIENT] = new_client()
-        why_not = refused(stash[CLIENT])
+        why_not = refused(stash[CLIENT], self.settings.model)
         if why_not:
             pytest.skip(Scrubber([self.settings.api_key]).mixed(f"variants {why_not}") or "variants not sent")
         known, missing = fixed_failures(self.config.stash.get(SCENARIO_NODES, []))

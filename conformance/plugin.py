@@ -31,8 +31,11 @@ from .baseline import failures_of, load_baseline, statuses_of
 from .errors import RecordingError, UsageError
 from .interactions import Skipped, skipped_summary
 from .items import CLIENT, REPLAY, SCENARIO_NODES, LiveScenario, LiveVariants, RecordedExchange, RecordingFile, RuleItem
-from .live.config import DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
+from .live.ahead import Ahead
+from .live.config import DEFAULT_CONCURRENCY, DEFAULT_KEY_ENV, Settings, configured_clients, load_settings
+from .live.runner import new_client, send_ahead
 from .live.scenarios import SCENARIOS, skipping
+from .live.variants import default_budget, first_batch
 from .profiles import PROFILE_HELP, get_profile
 from .recordings import iter_recordings, recording_id
 from .report import ComplianceCollector
@@ -63,6 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sse-timeout", type=float, default=None, metavar="SECONDS", help="total time limit per live exchange (default 120)")
     group.addoption("--sse-skip", action="append", default=[], metavar="SCENARIO", help="live runs: skip this scenario (repeatable or comma-separated; added to the skip setting)")
     group.addoption("--sse-max-body", default=None, metavar="SIZE", help="decoded body bytes kept per live exchange, e.g. 16MiB (default 4MiB)")
+    group.addoption("--sse-concurrency", default=None, metavar="N",
+                    help=f"live runs: requests in flight at once (default {DEFAULT_CONCURRENCY}; 1: one after another, each captured when its first item runs)")
     group.addoption("--sse-json", default=None, metavar="PATH", help="write the compliance report as JSON (documented shape) to PATH")
     group.addoption("--variants", type=int, default=DEFAULT_VARIANTS, metavar="N",
                     help=f"live runs: N generated request variants, every rule checked on each (default {DEFAULT_VARIANTS}; 0: off)")
@@ -243,6 +248,7 @@ def live_settings(config: pytest.Config) -> Settings:
         "profile": config.getoption("--sse-profile"),
         "timeout": config.getoption("--sse-timeout"),
         "max_body": config.getoption("--sse-max-body"),
+        "concurrency": config.getoption("--sse-concurrency"),
     }
     try:
         return skipping(load_settings(options), config.getoption("--sse-skip"))
@@ -377,7 +383,47 @@ def _print_summary(terminalreporter: Any, config: pytest.Config) -> None:
         terminalreporter.write_line(line)
 
 
+AHEAD = pytest.StashKey[Ahead]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """With concurrency, send the selected live scenarios (and each model's first batch of
+    variants) ahead, N at a time, before the items judge them (live/ahead.py): each is still
+    captured once, and only for a selected item. Not on xdist workers (see live/ahead.py),
+    and not with --concurrency 1, where each is captured when its first item runs."""
+    config = session.config
+    if not _live_requested(config) or config.option.collectonly or hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
+        return
+    settings = live_settings(config)
+    if settings.concurrency <= 1:
+        return
+    plan, seen = [], set()
+    variants = []
+    for item in session.items:
+        parent = item.parent
+        if isinstance(parent, LiveScenario) and parent.nodeid not in seen:
+            seen.add(parent.nodeid)
+            if parent.scenario.name not in parent.settings.skip:
+                plan.append((parent.settings, parent.scenario))
+        elif isinstance(item, LiveVariants):
+            variants.append(item.settings)
+    if not plan and not variants:
+        return
+    if CLIENT not in config.stash:
+        config.stash[CLIENT] = new_client()
+    client = config.stash[CLIENT]
+    ahead = config.stash[AHEAD] = Ahead(client, settings.concurrency)
+    send_ahead(client, ahead)
+    n, seed_value, budget = config.getoption("--variants"), config.getoption("--variants-seed"), config.getoption("--variants-budget")
+    budget = default_budget(n) if budget is None else budget
+    ahead.start(plan, lambda: [(s, first_batch(s, n, seed_value, budget)) for s in variants])
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    ahead = config.stash.get(AHEAD, None)
+    if ahead is not None:
+        ahead.close()
     client = config.stash.get(CLIENT, None)
     if client is not None:
         client.close()

@@ -73,9 +73,13 @@ def test_the_reference_endpoint_is_green_with_any_key_live_and_recorded(tmp_path
     replay = run_cli("validate", "--format", "json", str(recordings), key=None, cwd=tmp_path)
     assert replay.returncode == 0, replay.stdout[-2000:]
     live = {ex["id"].split("/", 1)[1]: {r: v["status"] for r, v in ex["rules"].items()} for ex in compliance(reports)["exchanges"]}
+    # `run` and `record` are two captures of the same scenario: every verdict must agree except
+    # sse.incremental, which judges each capture's own arrival times (a loaded machine can turn
+    # one of them into a burst; it flipped for key 'x' under a full -n 2 run)
     for fixture in json.loads(replay.stdout)["fixtures"]:
         name = Path(fixture["path"]).stem
-        assert {r: s for r, s in fixture["rules"].items() if r in live[name]} == live[name], name
+        same = {r: s for r, s in live[name].items() if r != "sse.incremental"}
+        assert {r: s for r, s in fixture["rules"].items() if r in same} == same, name
     if key == "null":  # the key is starred in text only: JSON's own null is untouched
         assert b'"finish_reason":null' in (recordings / "text.sse").read_bytes()
 
@@ -117,9 +121,13 @@ def test_a_key_echoed_in_pieces_over_moving_choice_positions(tmp_path: Path) -> 
     # the recording replays the live verdict
     replay = run_cli("validate", "--format", "json", str(recordings), key=None, cwd=tmp_path)
     live = {ex["id"].split("/", 1)[1]: {r: v["status"] for r, v in ex["rules"].items()} for ex in doc["exchanges"]}
+    # `run` and `record` are two captures of the same scenario: every verdict must agree except
+    # sse.incremental, which judges each capture's own arrival times (a loaded machine can turn
+    # one of them into a burst; it flipped for key 'x' under a full -n 2 run)
     for fixture in json.loads(replay.stdout)["fixtures"]:
         name = Path(fixture["path"]).stem
-        assert {r: s for r, s in fixture["rules"].items() if r in live[name]} == live[name], name
+        same = {r: s for r, s in live[name].items() if r != "sse.incremental"}
+        assert {r: s for r, s in fixture["rules"].items() if r in same} == same, name
 
 
 @pytest.mark.parametrize("key", ["EMPTY", LONG])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -107,18 +108,26 @@ def test_the_budget_is_never_exceeded(served: Any) -> None:
     assert any("budget" in n for n in outcome.notes)
 
 
-def test_the_same_seed_sends_the_same_variants(served: Any) -> None:
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_the_same_seed_sends_the_same_variants(served: Any, concurrency: int) -> None:
+    """One at a time, in the same order; in batches, the same requests (a batch's requests
+    reach the endpoint in whatever order their connections make)."""
+
+    def sent(bodies: list[bytes]) -> list[str]:
+        texts = [json.dumps(json.loads(b), sort_keys=True) for b in bodies]
+        return texts if concurrency == 1 else sorted(texts)
+
     runs = []
     for _ in range(2):
         app, cfg = served()
         with httpx.Client() as client:
-            explore(client, cfg, 10, 42, 44)
-        runs.append([json.loads(b) for b in app.bodies])
+            explore(client, dataclasses.replace(cfg, concurrency=concurrency), 10, 42, 44)
+        runs.append(sent(app.bodies))
     assert runs[0] == runs[1] and len(runs[0]) == 10
     app, cfg = served()
     with httpx.Client() as client:
-        explore(client, cfg, 10, 43, 44)
-    assert [json.loads(b) for b in app.bodies] != runs[0]
+        explore(client, dataclasses.replace(cfg, concurrency=concurrency), 10, 43, 44)
+    assert sent(app.bodies) != runs[0]
 
 
 def test_run_with_variants_reports_the_shrunk_request(tmp_path: Path) -> None:

@@ -13,6 +13,12 @@ inflated past it.
 Every transport failure is written into ``Exchange.problem`` (judged by
 ``capture.complete``), never raised. Times are read with ``perf_counter`` as each piece
 arrives, before anything parses it.
+
+Captures may run concurrently (live/ahead.py): each one owns its reader thread, its
+``_Reading`` and its clock origin (``start``, taken when this request is sent, not when a
+batch of them was planned), so an exchange's arrival times are its own whatever else is in
+flight; and each keeps at most ``max_body`` decoded bytes, so N captures in flight hold at
+most N times that.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +122,11 @@ def _raw(response: httpx.Response, r: _Reading, start: float) -> Iterator[bytes]
             return
 
 
-def _read(client: httpx.Client, url: str, request: dict[str, Any], headers: dict[str, str], limits: Limits, r: _Reading, start: float) -> None:
+OnHeaders = Callable[[int, dict[str, str]], None]
+
+
+def _read(client: httpx.Client, url: str, request: dict[str, Any], headers: dict[str, str], limits: Limits, r: _Reading, start: float,
+          on_headers: OnHeaders | None = None) -> None:
     received = 0
     timeout = httpx.Timeout(limits.read, connect=limits.connect)
     try:
@@ -125,6 +135,8 @@ def _read(client: httpx.Client, url: str, request: dict[str, Any], headers: dict
             r._remember(response.extensions.get("network_stream"))
             r.status = response.status_code
             r.headers = {k.lower(): v for k, v in response.headers.items()}
+            if on_headers is not None:  # the canary's status line releases the scenarios waiting on it
+                on_headers(r.status, dict(r.headers))
             # the hot loop: one clock read per network read, two appends per decoded step, nothing
             # parsed; decoded bytes are counted as they come, so a bomb stops at the limit
             keep, stamp = r.pieces.append, r.arrivals.append
@@ -168,13 +180,15 @@ def capture(
     scenario: str | None = None,
     profile: str | None = None,
     source: str = "<live>",
+    on_headers: OnHeaders | None = None,
 ) -> Exchange:
-    """POST ``request`` to ``url`` and record the answer as it arrives, within ``limits.total``."""
+    """POST ``request`` to ``url`` and record the answer as it arrives, within ``limits.total``;
+    ``on_headers(status, headers)`` is called (from the reader thread) once they arrive."""
     reading = _Reading()
     # only the codings the capture decodes itself, in bounded steps (decode.py)
     headers = {"accept-encoding": "gzip, deflate", **headers}
     start = time.perf_counter()
-    worker = threading.Thread(target=_read, args=(client, url, request, headers, limits, reading, start), daemon=True, name="sse-capture")
+    worker = threading.Thread(target=_read, args=(client, url, request, headers, limits, reading, start, on_headers), daemon=True, name="sse-capture")
     worker.start()
     worker.join(limits.total)
     stuck = None

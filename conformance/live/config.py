@@ -23,11 +23,22 @@ from ..profiles import get_profile
 from .capture import DEFAULT_MAX_BODY
 from .scenario_names import SCENARIO_NAMES, unknown_scenarios
 
-__all__ = ["DEFAULT_KEY_ENV", "ENV_PREFIX", "Settings", "configured_clients", "load_settings", "parse_size"]
+__all__ = ["DEFAULT_CONCURRENCY", "DEFAULT_KEY_ENV", "ENV_PREFIX", "MAX_CONCURRENCY", "Settings", "configured_clients", "load_settings", "parse_concurrency", "parse_size"]
 
 DEFAULT_KEY_ENV = "SSE_CONFORMANCE_API_KEY"
 ENV_PREFIX = "SSE_CONFORMANCE_"
 DEFAULT_REASONING: dict[str, Any] = {"reasoning": {"effort": "low"}}
+# Requests in flight at once (live/ahead.py). 8: a run holds, per model, the plain request
+# (the canary, sent first), 8 scenarios that wait on it and 8 variants by default; with 8 in
+# flight each group goes in one wave, and a run against a slow model costs about two of its
+# slowest answers instead of the sum of all 17 (benchmarks/live_concurrency.py: at 50 ms
+# per event 4 in flight still cost 2.2 times the run at 2 ms, 8 cost 1.3-1.9 times). Hosted
+# APIs take that at once (their lowest rate limits are hundreds of requests a minute; a 429
+# is retried and holds the run's other requests back). An endpoint that serves one request
+# at a time (a local server with one slot) queues them instead, and a queued request spends
+# its read timeout (30 s) waiting for its headers: such an endpoint wants --concurrency 1.
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 32  # beyond this a conformance run becomes a load test
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY  # decoded body bytes kept per exchange (capture.py says why 4 MiB)
     # clients to replay every stream through (conformance/clients): names or "all"; none by default
     clients: tuple[str, ...] = ()
+    concurrency: int = DEFAULT_CONCURRENCY  # requests in flight at once; 1: one after another
 
     @property
     def all_models(self) -> tuple[str, ...]:
@@ -110,7 +122,7 @@ def load_settings(
     env = os.environ if env is None else env
     merged: dict[str, Any] = {}
     merged.update({k.replace("-", "_"): v for k, v in _pyproject(pyproject).items()})
-    for name in ("endpoint", "model", "api_key_env", "profile", "timeout", "max_body"):
+    for name in ("endpoint", "model", "api_key_env", "profile", "timeout", "max_body", "concurrency"):
         value = env.get(ENV_PREFIX + name.upper())
         if value:
             merged[name] = value
@@ -128,6 +140,8 @@ def load_settings(
         raise UsageError(f"timeout must be a number of seconds, not {merged['timeout']!r}") from None
     if "max_body" in merged:
         merged["max_body"] = parse_size(merged["max_body"])
+    if "concurrency" in merged:
+        merged["concurrency"] = parse_concurrency(merged["concurrency"])
     get_profile(merged.get("profile", "sansa"))  # an unknown profile or a bad dialect file: the same usage error everywhere
     if merged.get("profile", "").endswith(".toml"):  # recordings' sidecars name the file from anywhere
         merged["profile"] = str(Path(merged["profile"]).resolve())
@@ -170,6 +184,19 @@ def parse_size(value: Any) -> int:
     if size < _MIN_BODY:
         raise UsageError(f"max_body must be at least {_MIN_BODY} bytes, not {value!r}")
     return size
+
+
+def parse_concurrency(value: Any) -> int:
+    """Requests in flight at once: a whole number from 1 (one after another) to MAX_CONCURRENCY."""
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        number = int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"concurrency must be a whole number of requests, not {value!r}") from None
+    if not 1 <= number <= MAX_CONCURRENCY:
+        raise UsageError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {value!r}")
+    return number
 
 
 def _check(merged: dict[str, Any]) -> None:

@@ -16,6 +16,16 @@ A variant that breaks only rules the fixed scenarios of the same run already fai
 it is counted and noted ("also seen in live/text"), and the search goes on within the budget,
 so that one known bug (a repeated role on every stream) cannot hide the one only variants
 find (a 500 on any prompt with a double quote).
+
+With ``concurrency`` N > 1 (Settings) the variants are generated first (hypothesis, the same
+seed and settings: the same requests in the same order) and sent N at a time, each batch
+judged once it is complete, up to the batch that holds the first new failure; then
+hypothesis runs as before, taking each request's result from those batches instead of
+sending it again, and sends whatever else it asks for (shrinking) one request at a time. It
+sees the same results in the same order as one at a time, so it reports the same smallest
+request, as long as the endpoint answers the same request the same way and the request
+budget does not stop the shrinking: the rest of the batch that held the failure (at most
+N - 1 requests the search may not ask for) counts against the budget, which stays a hard cap.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import json
 import shlex
 import string
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,9 +48,9 @@ from ..formatting import shareable_url
 from ..judge import judge
 from ..schemas import get_schema
 from .config import Settings
-from .runner import capture_request
+from .runner import ahead_of, capture_request
 
-__all__ = ["VariantsOutcome", "curl_command", "explore", "requests", "seen_in", "summary"]
+__all__ = ["VariantsOutcome", "curl_command", "default_budget", "explore", "first_batch", "generate", "requests", "seen_in", "summary"]
 
 # ---------------------------------------------------------------------------------------
 # strategies
@@ -168,6 +179,126 @@ def _combine(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------
 # exploring
 
+# The search's hypothesis settings, shared by the generation ahead of the batches (which must
+# produce the very requests the search then asks for) and the search itself.
+_SEARCH: dict[str, Any] = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": list(HealthCheck),
+    "derandomize": False,
+    "print_blob": False,
+}
+def default_budget(variants: int) -> int:
+    """The request budget when none is given: the variants, then some shrinking."""
+    return 4 * variants + 4
+
+
+def _settle() -> None:
+    """Load the rules before anything is generated. Hypothesis mixes constants it finds in
+    the project's loaded modules into what it draws (hypothesis.internal.conjecture.providers,
+    "local constants"), so a module imported between two generations with the same seed
+    changes the requests; the judge imports the rule modules on first use. Loaded first, the
+    same seed gives the same variants whether or not anything was judged before, and the
+    search asks for the very requests its batches sent."""
+    from ..rules import all_rules
+
+    all_rules()
+
+
+def generate(cfg: Settings, variants: int, seed_value: int) -> list[dict[str, Any]]:
+    """The requests the search generates for this seed, in its order, while none fails."""
+    _settle()
+    out: list[dict[str, Any]] = []
+
+    @settings(max_examples=variants, phases=(Phase.generate,), **_SEARCH)
+    @seed(seed_value)
+    @given(requests(cfg))
+    def collect(request: dict[str, Any]) -> None:
+        out.append(request)
+
+    collect()
+    return out
+
+
+def first_batch(cfg: Settings, variants: int, seed_value: int, budget: int) -> list[dict[str, Any]]:
+    """The variants a run may send ahead, beside its fixed scenarios (live/ahead.py): the
+    search's first batch; none when it sends one request at a time."""
+    if cfg.concurrency <= 1 or variants <= 0 or budget <= 0:
+        return []
+    return generate(cfg, variants, seed_value)[: min(cfg.concurrency, budget)]
+
+
+def _key(request: Mapping[str, Any]) -> str:
+    return json.dumps(request, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass
+class _Sent:
+    """A variant sent in a batch, judged; its exchange kept only when it breaks a rule the
+    fixed scenarios do not (the search may report it), so a batch's bodies do not pile up."""
+
+    failed: frozenset[str]
+    exchange: Exchange | None
+    verdict: Verdict | None
+
+
+def _done(value: Exchange | None) -> Future[Exchange | None]:
+    future: Future[Exchange | None] = Future()
+    future.set_result(value)
+    return future
+
+
+def _in_batches(client: httpx.Client, cfg: Settings, variants: int, seed_value: int, budget: int, outcome: VariantsOutcome) -> dict[str, list[_Sent]]:
+    """Send the generated variants ``cfg.concurrency`` at a time (the run's first batch may
+    have been sent ahead), judge each batch once it is complete; request key -> results,
+    oldest first. Stops after the batch that holds the first request breaking a rule the
+    fixed scenarios do not: from there hypothesis's own course (how long it goes on
+    generating, which it also bounds by the clock) decides, and the search sends one request
+    at a time as before. So a batch sends at most N - 1 requests the search does not ask for."""
+    planned = generate(cfg, variants, seed_value)
+    early: dict[str, list[Exchange]] = {}
+    ahead = ahead_of(client)
+    if ahead is not None:
+        ahead.wait_all()
+        for request, future in ahead.variants(cfg.model):
+            exchange = future.result() if future.exception() is None else None
+            if exchange is not None:  # sent: counted, whether or not the search asks for it
+                outcome.sent += 1
+                early.setdefault(_key(request), []).append(exchange)
+    results: dict[str, list[_Sent]] = {}
+    known = set(outcome.known)
+    stop, position, found = len(planned), 0, False
+    with ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="sse-variants") as pool:
+        while position < stop:
+            batch: list[tuple[dict[str, Any], Future[Exchange | None]]] = []
+            while position < stop and len(batch) < cfg.concurrency:
+                request = planned[position]
+                sent_ahead = early.get(_key(request))
+                if sent_ahead:
+                    batch.append((request, _done(sent_ahead.pop(0))))
+                elif outcome.sent < budget:
+                    outcome.sent += 1
+                    batch.append((request, pool.submit(capture_request, client, cfg, request, tag="variant", source=f"live/variant-{position + 1}")))
+                else:  # the budget is spent: the search itself says so
+                    stop = position
+                    break
+                position += 1
+            wait([future for _, future in batch])  # judged once none is in flight
+            for request, future in batch:
+                exchange = future.result()
+                assert exchange is not None
+                verdict = judge(exchange, cfg.profile)
+                failed = frozenset(r.rule for r in verdict.results if r.status == FAIL)
+                new = bool(failed - known)
+                results.setdefault(_key(request), []).append(_Sent(failed, exchange if new else None, verdict if new else None))
+                found = found or new
+            if found:
+                stop = position
+    unasked = sum(len(v) for v in early.values())
+    if unasked:
+        outcome.notes.append(f"{unasked} variant(s) sent ahead were not part of this search's batches")
+    return results
+
 
 class _Broken(Exception):
     """A variant broke an error-level rule; hypothesis shrinks on it."""
@@ -231,29 +362,32 @@ def explore(
     # while shrinking, only the first new failing rules are chased: a smaller request that
     # breaks something else is a different bug, and counts as passing for this one
     rule_filter: set[str] | None = None
+    _settle()
+    # with concurrency, the generated variants are sent in batches first; the search below
+    # takes each one's result from there (once, oldest first, as it would have been sent)
+    batched = _in_batches(client, cfg, variants, seed_value, budget, outcome) if cfg.concurrency > 1 and variants > 0 and budget > 0 else {}
+    sent_in_batches = outcome.sent
 
-    @settings(
-        max_examples=variants,
-        deadline=None,
-        database=None,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        derandomize=False,
-        print_blob=False,
-    )
+    @settings(max_examples=variants, phases=(Phase.generate, Phase.shrink), **_SEARCH)
     @seed(seed_value)
     @given(requests(cfg))
     def check(request: dict[str, Any]) -> None:
         nonlocal rule_filter
-        assume(outcome.sent < budget)  # out of budget: no more requests, shrinking stops here
-        outcome.sent += 1
+        earlier = batched.get(_key(request))
+        sent = earlier.pop(0) if earlier else None
+        if sent is not None:  # sent in a batch, within the budget, already judged
+            failed, exchange, verdict = set(sent.failed), sent.exchange, sent.verdict
+        else:
+            assume(outcome.sent < budget)  # out of budget: no more requests, shrinking stops here
+            outcome.sent += 1
         if rule_filter is None:
             outcome.generated += 1
         else:
             outcome.shrinks += 1
-        exchange = capture_request(client, cfg, request, tag="variant", source=f"live/variant-{outcome.sent}")
-        verdict = judge(exchange, cfg.profile)
-        failed = {r.rule for r in verdict.results if r.status == FAIL}
+        if sent is None:
+            exchange = capture_request(client, cfg, request, tag="variant", source=f"live/variant-{outcome.sent}")
+            verdict = judge(exchange, cfg.profile)
+            failed = {r.rule for r in verdict.results if r.status == FAIL}
         new = failed - set(outcome.known)
         if rule_filter is None and failed and not new:  # only what the fixed scenarios show: go on
             outcome.known_failures += 1
@@ -261,6 +395,7 @@ def explore(
                 outcome.known_rules[rule] = outcome.known_rules.get(rule, 0) + 1
             return
         if new and (rule_filter is None or new & rule_filter):
+            assert exchange is not None and verdict is not None  # a batch keeps what may be reported
             rule_filter = rule_filter or new
             outcome.request, outcome.exchange, outcome.verdict = exchange.request, exchange, verdict
             raise _Broken(request, exchange, verdict)
@@ -279,6 +414,9 @@ def explore(
         outcome.notes.append(f"the request budget ({budget}) ran out before any variant could be judged")
     if outcome.sent >= budget and not any("budget" in n for n in outcome.notes):
         outcome.notes.append(f"the request budget of {budget} was reached ({outcome.generated} of {variants} variants generated)")
+    unused = sum(len(v) for v in batched.values())
+    if unused:
+        outcome.notes.append(f"{unused} of the {sent_in_batches} variants sent in batches of {cfg.concurrency} were not needed by the search (they count against the budget)")
     if outcome.known_failures:
         rules = "; ".join(f"{rule} ({seen_in(rule, outcome.known)})" for rule in sorted(outcome.known_rules))
         outcome.notes.append(f"{outcome.known_failures} of {outcome.generated} variants broke only rules the fixed scenarios already fail: {rules}")
