@@ -65,6 +65,7 @@ class Maker:
         self.id = "chatcmpl-" + "".join(rng.choices(string.ascii_letters + string.digits, k=12))
         self.created = 1760000000 + rng.randint(0, 10_000_000)
         self.parts: list[bytes] = []
+        self.bytes = 0  # their length so far
 
     def chunk(self, delta: dict, finish: str | None = None, usage: dict | None = None, index: int = 0) -> None:
         obj = {
@@ -76,13 +77,17 @@ class Maker:
         }
         if usage is not None:
             obj["usage"] = usage
-        self.parts.append(b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n")
+        self.add(b"data: " + json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n\n")
+
+    def add(self, part: bytes) -> None:
+        self.parts.append(part)
+        self.bytes += len(part)
 
     def raw(self, obj: dict) -> None:
-        self.parts.append(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+        self.add(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
     def size(self) -> int:
-        return sum(map(len, self.parts))
+        return self.bytes
 
     def words(self) -> str:
         return " " + self.rng.choice(WORDS) if self.rng.random() < 0.9 else self.rng.choice(WORDS)
