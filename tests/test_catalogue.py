@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,24 @@ def test_every_rule_has_a_breaking_fixture(rule: str) -> None:
 def test_readme_rule_list_is_generated_from_the_catalogue() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert rules_markdown(all_rules()) in readme, "regenerate: python scripts/update_readme.py"
+
+
+def test_rule_order_does_not_depend_on_import_order() -> None:
+    """The catalogue's order (README table, `rules`, reports) comes from the catalogue alone.
+
+    Modules share sections (compat and clients are both 11): ordering by registration would
+    follow whichever module a test imported first. A fresh interpreter imports every rule
+    module in reverse, so each pair of modules registers the other way round, and must still
+    list the rules as this process does."""
+    from conformance.rules import _MODULES
+
+    imports = "; ".join(f"import conformance.rules.{name}" for name in reversed(_MODULES))
+    code = f"{imports}; from conformance.rules import all_rules; print(' '.join(r.id for r in all_rules()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    here = [r.id for r in all_rules()]
+    assert out == here
+    # the case that failed: clients registered before compat, both section 11; compat is first in _MODULES
+    assert here.index("compat.no-bom") < here.index("client.openai-python")
 
 
 def _update_readme() -> Any:

@@ -26,7 +26,7 @@ from conformance.rules import all_rules
 from conformance.rules.clients import NOT_REQUESTED
 
 from . import clients_streams as cs
-from .conftest import FIXTURES
+from .conftest import FIXTURES, USAGE, chunk, stream_body
 
 CONFORMANT = sorted((FIXTURES / "conformant").glob("*.sse"))
 HAVE_NODE = shutil.which("node") is not None
@@ -194,8 +194,78 @@ def test_readings_are_plain_json(replayer: Replayer) -> None:
 def test_a_client_warning_is_not_a_crash(replayer: Replayer) -> None:
     """openai-python's pydantic warns on a content array; under -W error (this suite's setting)
     that must not turn into a 'raised' reading: the warning is not what the client ends up with."""
-    from .conftest import USAGE, chunk, stream_body
-
     body = stream_body(chunk({"role": "assistant", "content": [{"type": "text", "text": "2 + 2 = 4"}]}), chunk({}, "stop", usage=USAGE))
     readings = replayer.replay(Exchange(body))
     assert readings["openai-python"]["status"] == "ok", readings["openai-python"]["error"]
+
+
+def _top(choices: Any) -> dict[str, Any]:
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1700000000, "model": "sansa-auto", "choices": choices}
+
+
+# Chunks that put a value of the wrong type where the accumulator builds an object: each made
+# _snapshot_reading raise (AttributeError on .get) and stopped validate --clients, except the
+# delta, which the SDK itself refuses. Legal framing, hostile JSON: the judge must see them.
+HOSTILE = {
+    # two choices with index 1 in the first chunk: the SDK keeps the first choice's own dict at
+    # position 0, message "x" included
+    "message-not-object": [_top([{"index": 1, "delta": {"role": "assistant"}, "message": "x", "finish_reason": None},
+                                 {"index": 1, "delta": {"role": "assistant", "content": "Hi"}, "finish_reason": None}]),
+                           chunk({}, "stop", usage=USAGE)],
+    "tool-call-entry-not-object": [chunk({"role": "assistant", "tool_calls": [5]}), chunk({}, "tool_calls", usage=USAGE)],
+    "tool-calls-an-object": [chunk({"role": "assistant", "tool_calls": {"a": 1}}), chunk({}, "tool_calls", usage=USAGE)],
+    "function-not-object": [chunk({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function", "function": "f"}]}),
+                            chunk({}, "tool_calls", usage=USAGE)],
+    "delta-not-object": [chunk({"role": "assistant", "content": "Hi"}), _top([{"index": 0, "delta": "x", "finish_reason": None}]),
+                         chunk({}, "stop", usage=USAGE)],
+}
+
+
+def hostile_exchange(name: str) -> Exchange:
+    return Exchange(stream_body(*HOSTILE[name]), source=name)
+
+
+def _is_reading(r: Any) -> bool:
+    """A reading of the documented types (conformance/clients/app.py), whatever the stream held."""
+    calls_ok = all(isinstance(t, dict) and set(t) == {"id", "name", "arguments"} and isinstance(t["arguments"], str)
+                   for c in r["choices"] for t in c["tool_calls"])
+    return (r["status"] in ("ok", "raised", "skipped") and isinstance(r["choices"], list) and calls_ok
+            and all(isinstance(c["index"], int) and isinstance(c["content"], str) and isinstance(c["reasoning"], str) for c in r["choices"]))
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_chunks_are_read_never_raised(name: str, replayer: Replayer) -> None:
+    """Whatever the SDK ends up with is a reading (plain data), and each client rule a verdict."""
+    ex = hostile_exchange(name)
+    readings = replayer.replay(ex)
+    assert json.loads(json.dumps(readings)) == readings
+    for client, r in readings.items():
+        assert _is_reading(r), (client, r)
+    results = client_results(ex, replayer)
+    assert set(results) == set(CLIENTS)
+    # the accumulator cannot take any of these: it raises, and the rule says so (a warning)
+    assert readings["openai-python-stream"]["status"] == "raised"
+    assert results["openai-python-stream"].status == WARN
+
+
+def test_the_snapshot_reading_takes_any_json_where_an_object_belongs() -> None:
+    """The SDK's snapshot is built without validation: each wrong-typed value reads as what an
+    application could use of it (the reading's types), never as an exception."""
+    from conformance.clients.python_clients import _snapshot_reading
+
+    snapshot = {"choices": [
+        "not a choice",
+        {"index": 0, "message": "x", "finish_reason": "stop"},
+        {"index": "1", "message": {"content": 5, "tool_calls": {"a": 1}}},
+        {"index": 2, "message": {"content": "Hi", "reasoning_content": ["r"],
+                                 "tool_calls": [5, {"id": 7, "function": "f"}, {"id": "call_1", "function": {"name": "get", "arguments": None}}]}},
+    ], "usage": "many"}
+    r = _snapshot_reading(snapshot, "raised", "boom")
+    assert r == {"status": "raised", "error": "boom", "api_error": None, "usage": None, "choices": [
+        {"index": 0, "content": "", "reasoning": "", "reasoning_details": "", "tool_calls": [], "finish_reason": "stop"},
+        # a non-integer index reads as the choice's place in the list, as the raw-chunk App does
+        {"index": 2, "content": "", "reasoning": "", "reasoning_details": "", "tool_calls": [], "finish_reason": None},
+        {"index": 2, "content": "Hi", "reasoning": "", "reasoning_details": "", "finish_reason": None, "tool_calls": [
+            {"id": None, "name": None, "arguments": ""}, {"id": None, "name": None, "arguments": ""}, {"id": "call_1", "name": "get", "arguments": ""}]},
+    ]}
+    assert _snapshot_reading([1, 2], "ok")["choices"] == []  # not even an object at the top

@@ -57,6 +57,27 @@ def test_validate_clients_takes_a_path_after_it_and_shows_the_matrix(shapes: Pat
     assert "warning client.openai-python-stream" in " ".join(out.split())
 
 
+def test_validate_clients_judges_hostile_chunks_as_findings(tmp_path: Path) -> None:
+    """Chunks with a string for a message or a delta, a number for a tool call, an object for
+    tool_calls: validate --clients judges every one (exit 1, nothing on stderr); each client
+    has a state in the matrix, the accumulator's failure is its rule's warning."""
+    from .test_clients import HOSTILE, hostile_exchange
+
+    for name in HOSTILE:
+        save(hostile_exchange(name), tmp_path / f"{name}.sse")
+    code, out, err = run("validate", "--clients=all", "--format", "json", str(tmp_path))
+    assert code == 1 and not err, err  # fails on error rules (chunk.schema...), never a usage error or a crash
+    fixtures = {Path(f["path"]).stem: f for f in json.loads(out)["fixtures"]}
+    assert set(fixtures) == set(HOSTILE)
+    for name, f in fixtures.items():
+        assert set(f["clients"]) == set(CLIENTS), name
+        stream = f["clients"]["openai-python-stream"]
+        assert stream["state"] == "raised", (name, stream)
+        assert f["rules"]["client.openai-python-stream"] == "warn"
+        # the raw clients hand the chunks over as parsed; the application skips what is not an object, as the spec does
+        assert {f["clients"][c]["state"] for c in ("openai-python", "httpx-sse")} == {"same"}, (name, f["clients"])
+
+
 def test_validate_json_carries_the_matrix_and_the_versions(shapes: Path) -> None:
     code, out, _ = run("validate", "--clients=python", "--format", "json", str(shapes / "chunk-after-usage.sse"))
     doc = json.loads(out)

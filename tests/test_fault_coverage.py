@@ -74,7 +74,5 @@ def test_a_replayed_fault_breaks_exactly_the_clients_it_names(replayed: tuple[st
     broken = {r.rule for r in verdict.results if r.rule.startswith("client.") and r.status in ("fail", "warn")}
     named = {r for r in UNDER_REPLAY[name] if HAVE_NODE or r.removeprefix("client.") not in NODE_CLIENTS}
     assert broken == named, verdict.results
-    # and without the fault, every client reads the same answer as the spec does
-    plain = capture(base, SCENARIOS[kind], client=client)
-    clean = judge(plain, None, None, replayer.replay(plain))
-    assert not [r.rule for r in clean.results if r.rule.startswith("client.") and r.status in ("fail", "warn")]
+    # without the fault every client reads these answers as the spec does: a live run with
+    # --clients says so for every scenario (test_clients_cli.py::test_run_clients_against_the_embedded_endpoint)

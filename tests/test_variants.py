@@ -132,9 +132,9 @@ def test_the_same_seed_sends_the_same_variants(served: Any, concurrency: int) ->
 
 def test_run_with_variants_reports_the_shrunk_request(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSE_CONFORMANCE_")}
+    # the green run with variants is test_report.py::test_a_live_run_records_its_variants_green_or_red's
+    # (and 25 variants pass in-process: test_the_conformant_endpoint_passes_all_variants)
     base = [sys.executable, "-m", "conformance.cli", "run", "--variants", "25", "--seed", "3", "--reports", str(tmp_path), "-q"]
-    green = subprocess.run(base, capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
-    assert green.returncode == 0, green.stdout[-3000:]
     red = subprocess.run([*base, "--fault", "unicode-usage-missing"], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
     assert red.returncode == 1
     # the summary ends with the shrunk request and the curl that replays it

@@ -79,17 +79,46 @@ def openai_python(pieces: Sequence[bytes], status: int, content_type: str) -> Re
     return app.reading()
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _snapshot_reading(snapshot: Any, status: str, error: str | None = None, api_error: str | None = None) -> Reading:
+    """The accumulator's snapshot as a reading: plain data of the reading's types, whatever
+    the stream put there.
+
+    The SDK builds its snapshot with ``construct`` (no validation), so a hostile chunk leaves
+    any JSON value where a message, a choice or a tool call should be: a string as a delta, a
+    number in ``tool_calls``, an object as ``tool_calls``. Reading it must not raise (bad input
+    is a finding): what is not an object reads as empty, a tool-call entry that is not one as
+    a call with neither id, name nor arguments (the SDK does hold an entry there, and an
+    application walking the list meets it), a non-integer index as the choice's place in the
+    list (as ``App`` does), a text field that is not a string as absent.
+    """
     if snapshot is None:
         return reading(status, [], None, error, api_error)
-    data = snapshot.to_dict() if hasattr(snapshot, "to_dict") else dict(snapshot)
+    data = snapshot.to_dict() if hasattr(snapshot, "to_dict") else snapshot
+    data = _obj(data)
     choices = []
-    for ch in data.get("choices") or []:
-        m = ch.get("message") or {}
-        calls = [{"id": t.get("id"), "name": (t.get("function") or {}).get("name"), "arguments": (t.get("function") or {}).get("arguments") or ""}
-                 for t in m.get("tool_calls") or []]
+    for pos, ch in enumerate(_items(data.get("choices"))):
+        if not isinstance(ch, dict):
+            continue  # no choice the application could read
+        m = _obj(ch.get("message"))
+        calls = []
+        for t in _items(m.get("tool_calls")):
+            fn = _obj(_obj(t).get("function"))
+            calls.append({"id": _text(_obj(t).get("id")), "name": _text(fn.get("name")), "arguments": _text(fn.get("arguments")) or ""})
+        index = ch.get("index")
         finish = ch.get("finish_reason") or ("error" if api_error else None)
-        choices.append({"index": ch.get("index"), "content": m.get("content") or "", "reasoning": reasoning_of(m),
+        choices.append({"index": index if type(index) is int else pos, "content": _text(m.get("content")) or "", "reasoning": reasoning_of(m),
                         "reasoning_details": details_of(m), "tool_calls": calls, "finish_reason": finish})
     return reading(status, choices, data.get("usage"), error, api_error)
 

@@ -138,19 +138,31 @@ _SORTED: list[tuple[tuple[Rule, ...], tuple[Rule, ...]]] = []  # (registry value
 
 
 def catalogue() -> tuple[Rule, ...]:
-    """Every rule, in spec order (section, then registration order): the same tuple while
-    the registry does not change (the judge keys its per-profile plan on it)."""
+    """Every rule, in spec order: section, then the module's place in ``_MODULES``, then the
+    rule's place in its module. The same tuple while the registry does not change (the judge
+    keys its per-profile plan on it).
+
+    The order depends on the catalogue alone, never on which module was imported first:
+    sections are shared by modules (compat and clients are both section 11), and a test that
+    imports ``rules.clients`` before anything calls ``catalogue()`` would otherwise swap them.
+    """
     for name in _MODULES:
         importlib.import_module(f"{__name__}.{name}")
     current = tuple(REGISTRY.values())
     if _SORTED and _SORTED[0][0] == current:
         return _SORTED[0][1]
 
+    modules = {f"{__name__}.{name}": n for n, name in enumerate(_MODULES)}
+    # a module's rules register in its source order whatever else was imported before, so the
+    # registry's order restricted to one module is the module's own order
     position = {rule_id: n for n, rule_id in enumerate(REGISTRY)}  # once, not once per rule
 
-    def order(r: Rule) -> tuple[int, int]:
+    def order(r: Rule) -> tuple[int, int, str, int]:
         sec = 99 if r.section == "suite" else int(r.section)
-        return (sec, position[r.id])
+        module = r.check.__module__
+        # a rule registered outside the catalogue's modules (a test's, a plugin's) sorts after
+        # them, by module name, so its place does not depend on import order either
+        return (sec, modules.get(module, len(modules)), module, position[r.id])
 
     ordered = tuple(sorted(current, key=order))
     _SORTED[:] = [(current, ordered)]
@@ -158,7 +170,7 @@ def catalogue() -> tuple[Rule, ...]:
 
 
 def all_rules() -> list[Rule]:
-    """Every rule, in spec order (section, then registration order)."""
+    """Every rule, in spec order (``catalogue``: section, module, place in the module)."""
     return list(catalogue())
 
 
