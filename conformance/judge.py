@@ -105,9 +105,13 @@ def _collect(rule: Rule, violations: Iterable[Violation], cited: dict[int, Event
     return RuleResult(rule.id, WARNING, WARN, findings, total)
 
 
-def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end: End, cited: dict[int, Event]) -> RuleResult:
-    """A fold rule at the end of the pass: applicable? then its violations (or its crash)."""
-    reason = _scope_reason(rule, end.exchange, end.size)
+def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end: End, cited: dict[int, Event],
+                reason: str | None = None, scoped: bool = False) -> RuleResult:
+    """A fold rule at the end of the pass: applicable? then its violations (or its crash).
+    ``scoped``: ``reason`` is the rule's scope reason already (judge_exchange computes it
+    once per scope, not once per rule)."""
+    if not scoped:
+        reason = _scope_reason(rule, end.exchange, end.size)
     try:
         if reason is None and rule.applies is not None:
             reason = rule.applies(end)
@@ -121,15 +125,6 @@ def finish_fold(rule: Rule, fold: Fold | None, broken: BaseException | None, end
         return _collect(rule, fold.finish(end), cited)
     except Exception as exc:
         return _crashed(rule, exc)
-
-
-def _in_scope(rule: Rule, exchange: Exchange) -> bool:
-    """Worth a fold at the start: the scope a status decides is known before the first byte."""
-    if rule.scope == STREAM:
-        return exchange.is_stream
-    if rule.scope == PRESTREAM:
-        return not exchange.is_stream
-    return True
 
 
 # (profile, rule selection) -> the rules the profile covers, each with its switch-off reason:
@@ -161,25 +156,37 @@ def judge_exchange(
     in BLOCK-sized reads, from memory or disk); the verdict is the same however it is cut."""
     plan = _plan(profile, catalogue() if rules is None else rules)
     ctx = Context(exchange, profile, dict(clients or {}))
-    folds: dict[str, Fold] = {}
+    is_stream = exchange.is_stream
+    folds: list[Fold | None] = []  # in plan order
     early: dict[str, BaseException] = {}
     for r, off in plan:
-        if off is None and _in_scope(r, exchange):
+        fold = None
+        scope = r.scope  # worth a fold at the start: the scope a status decides is known before the first byte
+        if off is None and (is_stream if scope == STREAM else not is_stream if scope == PRESTREAM else True):
             try:
-                folds[r.id] = r.fold(ctx)
+                fold = r.fold(ctx)
             except Exception as exc:
                 early[r.id] = exc
-    run = Pass(exchange, profile, list(folds.values()), clients)
+        folds.append(fold)
+    run = Pass(exchange, profile, [f for f in folds if f is not None], clients)
     end = run.run(blocks)
     results: list[RuleResult] = []
-    for r, off in plan:
+    broken_in_run = run.broken
+    scope_reasons: dict[tuple[str, bool], str | None] = {}  # (scope, without_response) -> _scope_reason
+    for (r, off), fold in zip(plan, folds):
         if off is not None:
             results.append(RuleResult(r.id, r.severity, NA, reason=off))
             continue
         cited: dict[int, Event] = {}
-        fold = folds.get(r.id)
-        broken = early.get(r.id) or (run.broken.get(id(fold)) if fold is not None else None)
-        result = finish_fold(r, fold, broken, end, cited)
+        broken = early.get(r.id) if early else None
+        if broken is None and fold is not None and broken_in_run:
+            broken = broken_in_run.get(id(fold))
+        key = (r.scope, r.without_response)
+        if key in scope_reasons:
+            reason = scope_reasons[key]
+        else:
+            reason = scope_reasons[key] = _scope_reason(r, exchange, end.size)
+        result = finish_fold(r, fold, broken, end, cited, reason, True)
         results.append(profile.adjust(result, cited) if result.findings else result)
     try:
         delivery = run.delivery
@@ -233,7 +240,8 @@ def judge(
     elif profile:
         prof = get_profile(profile)
     else:
-        prof = get_profile(exchange.profile, _folder(exchange.source))
+        # the recording's folder matters only to its own profile (a .toml path): no stat otherwise
+        prof = get_profile(exchange.profile, _folder(exchange.source) if exchange.profile is not None else None)
     try:
         with _collector_paused():
             return judge_exchange(exchange, prof, rules, clients)

@@ -351,6 +351,7 @@ class AssembledChoice:
     reasoning_items: int = 0  # raw reasoning_details items streamed (reasoning.schema judges each as it passes)
     tool_calls: list[ToolCall] = field(default_factory=list)
     tool_entries: int = 0  # raw delta.tool_calls entries, objects or not ("streamed a tool call")
+    unindexed_dropped: int = 0  # entries without an index past the first MAX_UNINDEXED: counted, not kept as calls
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
 
@@ -398,12 +399,29 @@ def has_reasoning(delta: dict[str, Any]) -> bool:
     )
 
 
-def _merge_tool_calls(calls: dict[Any, ToolCall], entries: list[Any], visit: Visit) -> None:
+# Tool-call entries without an index kept as calls, per choice. Each such entry is a call of
+# its own (section 7: it belongs to no call), so a hostile stream of them would grow the list
+# without limit; what the verdict reads of them (that calls exist, that there are two or
+# more, their names for the replay's declared tools) is in the first few, and the rest are
+# counted (``AssembledChoice.unindexed_dropped``). tools.index reports every such entry.
+MAX_UNINDEXED = 16
+
+
+def _merge_tool_calls(assembly: ChoiceAssembly, entries: list[Any], visit: Visit) -> None:
+    calls = assembly.calls
+    assert calls is not None
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         index = as_index(entry.get("index"))
-        key: Any = ("no-index", id(entry)) if index is None else index  # no index: no call (section 7)
+        if index is None:  # no index: no call (section 7), a call of its own
+            if assembly.unindexed >= MAX_UNINDEXED:
+                assembly.msg.unindexed_dropped += 1
+                continue
+            assembly.unindexed += 1
+            key: Any = ("no-index", assembly.unindexed)
+        else:
+            key = index
         call = calls.get(key)
         if call is None:
             call = calls[key] = ToolCall(index)
@@ -426,7 +444,7 @@ class ChoiceAssembly:
     concatenate (kept as a few joined pieces, however many tokens), tool calls merge by index.
     The one assembler: ``assemble`` (a decoded Stream) and the engine's pass both use it."""
 
-    __slots__ = ("calls", "content", "msg", "reasoning", "refusal")
+    __slots__ = ("calls", "content", "msg", "reasoning", "refusal", "unindexed")
 
     def __init__(self, idx: int) -> None:
         self.msg = AssembledChoice(idx)
@@ -435,6 +453,7 @@ class ChoiceAssembly:
         self.calls: dict[Any, ToolCall] | None = None
         self.reasoning: Pieces | None = None
         self.refusal: Pieces | None = None
+        self.unindexed = 0  # tool-call entries without an index kept as calls (MAX_UNINDEXED)
 
     def add(self, visit: Visit) -> None:
         d = visit.delta
@@ -466,7 +485,7 @@ class ChoiceAssembly:
             msg.tool_entries += len(tcs)
             if self.calls is None:
                 self.calls = {}
-            _merge_tool_calls(self.calls, tcs, visit)
+            _merge_tool_calls(self, tcs, visit)
 
     def done(self, finish: Visit | None, error_finished: bool, usage: dict[str, Any] | None) -> AssembledChoice:
         msg = self.msg

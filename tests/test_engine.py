@@ -328,3 +328,27 @@ def test_a_lazy_recording_is_read_when_loaded_and_judged_whole_past_the_in_memor
     assert whole.ok and whole.message[0].content == "tok" * 200
     with pytest.raises(RecordingError):
         load(tmp_path / "missing.sse", lazy=True)
+
+
+def test_tool_call_entries_without_index_are_bounded_and_counted() -> None:
+    """Each entry without an index is a call of its own: a hostile stream of them must not
+    grow the assembled message without limit. The first MAX_UNINDEXED stay calls (what the
+    verdict reads), the rest are counted, and tools.index still counts every entry."""
+    from conformance.stream import MAX_UNINDEXED
+
+    n = 3000
+    payloads: list[Any] = [chunk({"role": "assistant", "content": ""})]
+    payloads.append(chunk({"tool_calls": [{"index": 0, "id": "c0", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}))
+    payloads += [chunk({"tool_calls": [{"id": f"x{i}", "type": "function", "function": {"name": f"g{i}", "arguments": "{}"}}]}) for i in range(n)]
+    payloads.append(chunk({}, "tool_calls", usage=USAGE))
+    verdict = judge(Exchange(stream_body(*payloads)), "sansa")
+    msg = verdict.message[0]
+    assert len(msg.tool_calls) == 1 + MAX_UNINDEXED
+    assert [t.name for t in msg.tool_calls[1:3]] == ["g0", "g1"]  # the first ones are kept, in order
+    assert msg.unindexed_dropped == n - MAX_UNINDEXED
+    assert msg.tool_entries == n + 1
+    index = verdict.result("tools.index")
+    assert index is not None and index.status == FAIL and index.total == n
+    # below the cap nothing is dropped: every entry is its own call
+    few = judge(Exchange(stream_body(*payloads[:2], *payloads[2:5], payloads[-1])), "sansa").message[0]
+    assert len(few.tool_calls) == 4 and few.unindexed_dropped == 0

@@ -10,7 +10,7 @@ from ..schemas import get_schema
 from ..stream import KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import show
-from .fold import Context, End, Findings, Fold
+from .fold import PLAIN_KINDS, Context, End, Findings, Fold
 
 # Payload texts whose schema verdict chunk.schema remembers: a stream repeats many payloads
 # (the same token, the empty closing delta); bounded, so that a stream of distinct payloads
@@ -26,6 +26,7 @@ _SEEN = 4096
 )
 class ChunkSchema(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -65,6 +66,7 @@ class ChunkSchema(Fold):
 )
 class ConsistentId(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     _KEYS = ("id", "created", "model")
 
@@ -137,6 +139,7 @@ class RoleFirst(Fold):
 )
 class RoleOnlyFirst(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -170,6 +173,7 @@ class RoleOnlyFirst(Fold):
 )
 class FinishReasonEnum(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -211,6 +215,7 @@ def _has_payload(delta: dict[str, Any]) -> bool:
 )
 class FinishReasonOnce(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -15,7 +15,7 @@ from ..sse import Block, SSEParser
 from ..stream import DONE, KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import is_int, show
-from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, PLAIN_KINDS, REASONING, Context, End, Findings, Fold
 
 _DATALESS = {"event", "id", "retry"}
 
@@ -147,6 +147,7 @@ class NoBom(Fold):
     event a client that keeps the BOM drops, when it is the first event)."""
 
     needs_plain = False  # the first payload is never a plain chunk (the template comes before)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -223,6 +224,7 @@ class ListDeltaIndex(Fold):
     an integer index (what the finding cites)."""
 
     needs_plain = False  # a plain delta holds content alone, no list field
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -252,6 +254,8 @@ class ListDeltaIndex(Fold):
     def finish(self, end: End) -> Iterator[Violation]:
         for idx, fields in sorted(self.seen.items()):
             for key, (appearances, bad) in fields.items():
+                if key == "reasoning_details":  # reasoning plain chunks are counted, not visited
+                    appearances += end.plain.get((idx, REASONING), 0)
                 if appearances < 2 or bad is None:
                     continue
                 event, path, got = bad
@@ -274,6 +278,7 @@ class NoChoiceMessage(Fold):
     chunks have the template's keys: they are needed once a message object was seen."""
 
     needs_plain = False  # until a choice carries a message object
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -316,6 +321,7 @@ class UsageLast(Fold):
     (plain chunks too, once a usage chunk was seen)."""
 
     needs_plain = False  # until a chunk carries usage
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -356,6 +362,7 @@ class FinishReasonKey(Fold):
     chunks have the template's keys: they are needed once a choice without the key was seen."""
 
     needs_plain = False  # until a choice without the key is seen
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -13,7 +13,7 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import KIND_ERROR, DecodedEvent
 from . import rule
-from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
 
 # A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
 UNKEPT = Violation("")
@@ -122,6 +122,7 @@ class MidStreamShape(Fold):
     kept bounded (the first few and a count)."""
 
     needs_plain = False  # a plain chunk is no error event
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -152,6 +153,7 @@ class DoneAfter(Fold):
     """Remembers the first error event and the payload right after it; [DONE] is End's."""
 
     needs_plain = False  # plain chunks come only before the first error event: nothing to remember
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

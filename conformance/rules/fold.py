@@ -38,7 +38,13 @@ if TYPE_CHECKING:
     from ..profiles import Profile
     from ..stream import AssembledChoice, DecodedEvent, Visit
 
-__all__ = ["HOOKS", "MAX_FINDINGS", "ChoiceFacts", "Context", "End", "Findings", "Fold", "hooks_of"]
+__all__ = ["ARGUMENTS", "CONTENT", "HOOKS", "MAX_FINDINGS", "PLAIN_KINDS", "REASONING", "ChoiceFacts", "Context", "End", "Findings", "Fold", "hooks_of"]
+
+# the kinds of plain chunk (Fold.needs_plain, Fold.plain_kinds)
+CONTENT = "content"
+REASONING = "reasoning"
+ARGUMENTS = "arguments"
+PLAIN_KINDS = frozenset({REASONING, ARGUMENTS})  # a fold idle on every kind, as needs_plain says
 
 # Findings kept per rule and exchange: a 10,000-chunk stream that breaks a rule on every
 # chunk needs the first few examples and a count, not 10,000 lines.
@@ -120,6 +126,8 @@ class End:
     utf8_error: tuple[int, bytes, str] | None  # (offset, bad bytes, reason) of the first invalid UTF-8
     utf8_event: Event | None  # the event whose lines hold that offset
     clients: Mapping[str, Any] = field(default_factory=dict)  # client readings (client replay)
+    # (choice index, plain kind) -> plain chunks of that kind (Fold.plain_kinds), hooks or not
+    plain: Mapping[tuple[int, str], int] = field(default_factory=dict)
 
     @property
     def ends_with_error(self) -> bool:
@@ -227,21 +235,35 @@ class Fold:
     # on such a chunk: the engine then does not call them (and does not decode the chunk).
     # Event hooks are always called. The default is the safe one.
     needs_plain: bool = True
+    # Plain chunks come in three kinds: CONTENT (above), REASONING (the template's delta is
+    # only reasoning_details: one reasoning.text item) and ARGUMENTS (only tool_calls: one
+    # entry, an integer index and function.arguments), each another string in the same slot.
+    # ``needs_plain`` speaks for content; for the other kinds a fold is called on every plain
+    # chunk unless the kind is in ``plain_kinds``: then ``needs_plain`` speaks for it too
+    # (False: having seen the template chunk, the hooks would neither change state nor find
+    # anything on such a chunk). End.plain counts the plain chunks per (choice, kind) for a
+    # fold that only counts appearances. The default is the safe one.
+    plain_kinds: frozenset[str] = frozenset()
+    # kinds (not CONTENT) the fold is idle on in its present state whatever needs_plain says
+    # (a fold whose content and reasoning needs differ); ``skip_plain`` changes it
+    plain_idle: frozenset[str] = frozenset()
+
+    # The hooks the engine calls on an instance: those the class overrides; a fold that
+    # knows at the start it has nothing to fold (no reading for its client, no arrival
+    # times...) narrows them in its __init__ and then costs nothing per event. Like
+    # needs_plain, plain_kinds and plain_idle (read when a template is chosen, after the
+    # template chunk's own hooks ran; changed later with want_plain and skip_plain, which
+    # re-route), an instance holds its own only once it changes it: the class's otherwise
+    # (validate makes ~50 folds per exchange: each attribute set in __init__ costs).
+    hooks: frozenset[str] = frozenset()
+    _reroute: Callable[[], None] | None = None  # set by the engine
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.overrides = hooks_of(cls)
+        cls.overrides = cls.hooks = hooks_of(cls)
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        # the hooks the engine calls on this instance: those the class overrides; a fold
-        # that knows at the start it has nothing to fold (no reading for its client, no
-        # arrival times...) narrows it in its __init__ and then costs nothing per event
-        self.hooks: frozenset[str] = type(self).overrides
-        # per instance too: read when the template is chosen (after the template chunk's own
-        # hooks ran); change it later with want_plain, which re-routes
-        self.needs_plain: bool = type(self).needs_plain
-        self._reroute: Callable[[], None] | None = None  # set by the engine
 
     def want_plain(self, on: bool) -> None:
         """Start (True) or stop (False) getting plain chunks from now on: a fold that needs
@@ -249,6 +271,17 @@ class Fold:
         its state changes, and costs nothing per plain chunk the rest of the time."""
         if on != self.needs_plain:
             self.needs_plain = on
+            if self._reroute is not None:
+                self._reroute()
+
+    def skip_plain(self, kind: str, on: bool) -> None:
+        """From now on, skip (True: ``kind`` joins ``plain_idle``) or take (False: ``kind``
+        leaves ``plain_idle`` and ``plain_kinds``) the plain chunks of ``kind`` (a fold whose
+        hooks are idle on a kind of plain chunk only in some states)."""
+        idle = self.plain_idle | {kind} if on else self.plain_idle - {kind}
+        kinds = self.plain_kinds if on else self.plain_kinds - {kind}
+        if idle != self.plain_idle or kinds != self.plain_kinds:
+            self.plain_idle, self.plain_kinds = idle, kinds
             if self._reroute is not None:
                 self._reroute()
 

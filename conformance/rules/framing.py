@@ -8,7 +8,7 @@ from ..findings import Violation
 from ..stream import KIND_BAD, DecodedEvent
 from . import rule
 from ._util import show
-from .fold import Context, End, Findings, Fold
+from .fold import PLAIN_KINDS, Context, End, Findings, Fold
 
 
 def _has_headers(end: End) -> str | None:
@@ -60,6 +60,7 @@ class Utf8(Fold):
 )
 class JsonPayload(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -10,7 +10,7 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import Visit, has_reasoning
 from . import rule
-from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .fold import ARGUMENTS, MAX_FINDINGS, PLAIN_KINDS, REASONING, Context, End, Findings, Fold
 
 # A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
 UNKEPT = Violation("")
@@ -37,6 +37,10 @@ class BeforeContent(Fold):
     """
 
     needs_plain = False  # until a choice without content is seen
+    # a reasoning plain chunk repeats its template (seen: a choice without content yet), so
+    # it matters only once some choice's content began: then the fold asks for them
+    # (arguments plain chunks, whatever the state: no content, no reasoning)
+    plain_idle = frozenset({ARGUMENTS, REASONING})
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -60,6 +64,7 @@ class BeforeContent(Fold):
         content = v.delta.get("content")
         if isinstance(content, str) and content.strip():
             self.content_at[idx] = v.item.event.index
+            self.skip_plain(REASONING, False)
             self.waiting.discard(idx)
             if not self.waiting:
                 self.want_plain(False)
@@ -88,6 +93,7 @@ class Schema(Fold):
     """Each reasoning_details item judged as it passes; findings by choice, then stream order."""
 
     needs_plain = False  # a plain delta holds content alone, no reasoning_details
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -100,6 +106,7 @@ class Schema(Fold):
             return
         for k, detail in enumerate(details):
             if not self.schema.is_valid(detail):
+                self.skip_plain(REASONING, False)  # the template may be this chunk: its plain chunks would be invalid too
                 if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
                     self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
                     continue

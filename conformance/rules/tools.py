@@ -18,7 +18,7 @@ from ..schemas import get_schema
 from ..stream import ToolCall, Visit, as_index
 from . import rule
 from ._util import is_int, show, user_schema_error
-from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .fold import ARGUMENTS, MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
 
 
 def _needs_request(end: End) -> str | None:
@@ -67,6 +67,7 @@ class Index(Fold):
     """Each entry judged as it passes; findings by choice, then stream order."""
 
     needs_plain = False  # a plain delta holds content alone, no tool_calls
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -98,6 +99,7 @@ class IndexDense(Fold):
     that choice), so a count stands for the set; one finding per choice at most."""
 
     needs_plain = False  # a plain delta holds content alone, no tool_calls
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -152,12 +154,18 @@ class FirstFragment(Fold):
     fragments are compared with); each fragment judged as it passes."""
 
     needs_plain = False  # a plain delta holds content alone, no tool_calls
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.shape = get_schema("tool-call-delta.json")
         self.first: dict[int, dict[int, dict[str, Any]]] = {}  # choice -> call index -> fields
         self.found = Findings()
+
+    def _found(self, violation: Violation, idx: int) -> None:
+        self.found.add(violation, idx)
+        # the template may be this chunk: its plain chunks would be found against too
+        self.skip_plain(ARGUMENTS, False)
 
     def visit(self, idx: int, v: Visit) -> None:
         tcs = v.delta.get("tool_calls")
@@ -171,9 +179,9 @@ class FirstFragment(Fold):
             assert i is not None  # is_int above
             if not self.shape.is_valid(entry):
                 if self.found.count(idx) >= MAX_FINDINGS:  # counted, not described (jsonschema's
-                    self.found.add(UNKEPT, idx)  # errors are costly and cyclic)
+                    self._found(UNKEPT, idx)  # errors are costly and cyclic)
                     continue
-                self.found.add(
+                self._found(
                     Violation(
                         f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {self.shape.first_error(entry)}",
                         v.item.event,
@@ -192,7 +200,7 @@ class FirstFragment(Fold):
                 if fields["type"] != "function":
                     missing.append("type='function'")
                 if missing:
-                    self.found.add(
+                    self._found(
                         Violation(
                             f"The first fragment of tool call {i} (choice {idx}) lacks {', '.join(missing)}: {show(entry)}",
                             v.item.event,
@@ -203,7 +211,7 @@ class FirstFragment(Fold):
                 continue
             for name, value in fields.items():
                 if not _blank(value) and value != first[i][name]:
-                    self.found.add(
+                    self._found(
                         Violation(
                             f"A later fragment of tool call {i} (choice {idx}) changes {name}.\nExpected: absent, empty or {first[i][name]!r}\nReceived: {name}={show(value)}",
                             v.item.event,

@@ -9,7 +9,7 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import KIND_CHUNK, DecodedEvent
 from . import rule
-from .fold import MAX_FINDINGS, Context, End, Findings, Fold
+from .fold import MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
 
 
 def _usage_requested(end: End) -> bool:
@@ -82,6 +82,7 @@ class PresentLast(Fold):
 )
 class OnlyLast(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -142,6 +143,7 @@ class OnlyLast(Fold):
 )
 class Totals(Fold):
     needs_plain = False  # a plain chunk has nothing for it (rules/fold.py)
+    plain_kinds = PLAIN_KINDS  # as idle on a reasoning or arguments plain chunk (rules/fold.py)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
