@@ -9,8 +9,8 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
-from ._util import show
 from .fold import PLAIN_KINDS, Context, End, Findings, Fold
+from .wording import expected_received, named
 
 # Payload texts whose schema verdict chunk.schema remembers: a stream repeats many payloads
 # (the same token, the empty closing delta); bounded, so that a stream of distinct payloads
@@ -51,7 +51,10 @@ class ChunkSchema(Fold):
                 return
             detail = self.schema.first_error(item.obj) or "does not match the schema"
             path, _, message = detail.partition(": ")
-            self.found.add(Violation(f"The chunk does not match {self.schema.name}: {message}", item.event, path=path))
+            text = expected_received(
+                f"The chunk does not match {self.schema.name}.", expected=f"a chunk that matches {self.schema.name}", received=message
+            )
+            self.found.add(Violation(text, item.event, path=path))
 
     def finish(self, end: End) -> Findings:
         return self.found
@@ -101,7 +104,11 @@ class ConsistentId(Fold):
             if key in self.changed:
                 item, got = self.changed[key]
                 yield Violation(
-                    f"{key!r} changes within the stream.\nExpected: {key}={want!r} (as in event #{first.event.index})\nReceived: {key}={got!r}",
+                    expected_received(
+                        f"{key!r} changes within the stream.",
+                        expected=f"{named(key, want)} (as in event #{first.event.index})",
+                        received=named(key, got),
+                    ),
                     item.event,
                     path=f"$.{key}",
                 )
@@ -117,15 +124,20 @@ class RoleFirst(Fold):
     def finish(self, end: End) -> Iterator[Violation]:
         if not end.choices:
             if end.first_chunk is not None and not end.errors:
-                yield Violation("No chunk carries a choice: there is no first delta with a role.", end.first_chunk.event)
+                text = expected_received(
+                    "No chunk carries a choice: there is no first delta with a role.",
+                    expected="a choice whose first delta has role='assistant'",
+                    received={"choices": end.first_chunk.obj.get("choices")},
+                )
+                yield Violation(text, end.first_chunk.event)
             return
         for idx, facts in sorted(end.choices.items()):
             first = facts.first
             role = first.delta.get("role")
             if role != "assistant":
-                got = "no role" if role is None else f"role={role!r}"
+                got = "no role" if role is None else named("role", role)
                 yield Violation(
-                    f"The first delta of choice {idx} has {got}.\nExpected: role='assistant'",
+                    expected_received(f"The first delta of choice {idx} has {'no role' if role is None else 'the wrong role'}.", expected="role='assistant'", received=got),
                     first.item.event,
                     path=f"$.choices[{first.pos}].delta.role",
                 )
@@ -154,7 +166,11 @@ class RoleOnlyFirst(Fold):
         if role is not None:
             self.found.add(
                 Violation(
-                    f"A later delta of choice {idx} repeats role={role!r}; only the first delta carries it.",
+                    expected_received(
+                        f"A later delta of choice {idx} repeats the role; only the first delta carries it.",
+                        expected="no role after the first delta",
+                        received=named("role", role),
+                    ),
                     v.item.event,
                     path=f"$.choices[{v.pos}].delta.role",
                 ),
@@ -185,7 +201,11 @@ class FinishReasonEnum(Fold):
         if fr is not None and (not isinstance(fr, str) or fr not in self.allowed):
             self.found.add(
                 Violation(
-                    f"Choice {idx} finishes with finish_reason={show(fr)}.\nExpected: null or one of {', '.join(sorted(self.allowed))}",
+                    expected_received(
+                        f"Choice {idx} finishes with a finish_reason outside the profile's values.",
+                        expected=f"null or one of {', '.join(sorted(self.allowed))}",
+                        received=named("finish_reason", fr),
+                    ),
                     v.item.event,
                     path=f"$.choices[{v.pos}].finish_reason",
                 ),
@@ -234,7 +254,11 @@ class FinishReasonOnce(Fold):
         if fr is not None:
             self.found.add(
                 Violation(
-                    f"Choice {idx} finishes a second time (finish_reason={fr!r}; first at event #{finished.item.event.index}).",
+                    expected_received(
+                        f"Choice {idx} finishes a second time (first at event #{finished.item.event.index}).",
+                        expected="no finish_reason after the first",
+                        received=named("finish_reason", fr),
+                    ),
                     v.item.event,
                     path=f"$.choices[{v.pos}].finish_reason",
                 ),
@@ -244,7 +268,11 @@ class FinishReasonOnce(Fold):
         elif _has_payload(v.delta):
             self.found.add(
                 Violation(
-                    f"Choice {idx} streams more after its finish at event #{finished.item.event.index}: {show(v.delta)}",
+                    expected_received(
+                        f"Choice {idx} streams more after its finish at event #{finished.item.event.index}.",
+                        expected="only empty deltas after the finish",
+                        received=named("delta", v.delta),
+                    ),
                     v.item.event,
                     path=f"$.choices[{v.pos}].delta",
                 ),
@@ -261,7 +289,11 @@ class FinishReasonOnce(Fold):
                 if entries:
                     found.add(
                         Violation(
-                            f"Choice {idx} finished at event #{finished.item.event.index} and the error event finishes it again.",
+                            expected_received(
+                                f"Choice {idx} finished at event #{finished.item.event.index} and the error event finishes it again.",
+                                expected="no error event for a finished choice",
+                                received=f"an error event for choice {idx} at event #{entries[0].event.index}",
+                            ),
                             entries[0].event,
                         ),
                         idx,
@@ -269,9 +301,21 @@ class FinishReasonOnce(Fold):
             elif idx not in end.error_finishes:
                 last = facts.last
                 found.add(
-                    Violation(f"Choice {idx} never gets a finish_reason (last seen at event #{last.item.event.index}).", last.item.event),
+                    Violation(
+                        expected_received(
+                            f"Choice {idx} never gets a finish_reason.",
+                            expected="one non-null finish_reason",
+                            received=f"none; the choice was last seen at event #{last.item.event.index}",
+                        ),
+                        last.item.event,
+                    ),
                     idx,
                 )
             elif count > 1:
-                found.add(Violation(f"Choice {idx} is finished by more than one error event.", entries[1].event), idx)
+                text = expected_received(
+                    f"Choice {idx} is finished by more than one error event.",
+                    expected="one error event finishing it",
+                    received=f"{count} error events",
+                )
+                found.add(Violation(text, entries[1].event), idx)
         return found
