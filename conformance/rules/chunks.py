@@ -137,7 +137,11 @@ class RoleFirst(Fold):
             if role != "assistant":
                 got = "no role" if role is None else named("role", role)
                 yield Violation(
-                    expected_received(f"The first delta of choice {idx} has {'no role' if role is None else 'the wrong role'}.", expected="role='assistant'", received=got),
+                    expected_received(
+                        f"The first delta of choice {idx} has {'no role' if role is None else 'the wrong role'}.",
+                        expected="role='assistant'",
+                        received=got,
+                    ),
                     first.item.event,
                     path=f"$.choices[{first.pos}].delta.role",
                 )

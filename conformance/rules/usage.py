@@ -10,6 +10,7 @@ from ..schemas import get_schema
 from ..stream import KIND_CHUNK, DecodedEvent
 from . import rule
 from .fold import MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
+from .wording import expected_received, named
 
 
 def _usage_requested(end: End) -> bool:
@@ -58,7 +59,11 @@ class PresentLast(Fold):
         if end.profile.usage_always:
             if not isinstance(last.obj.get("usage"), dict):
                 yield Violation(
-                    f"The last chunk carries no usage object (usage={last.obj.get('usage')!r}).\nExpected: usage with prompt_tokens, completion_tokens, total_tokens",
+                    expected_received(
+                        "The last chunk carries no usage object.",
+                        expected="usage with prompt_tokens, completion_tokens, total_tokens",
+                        received=named("usage", last.obj.get("usage")),
+                    ),
                     last.event,
                     path="$.usage",
                 )
@@ -67,7 +72,11 @@ class PresentLast(Fold):
         finish = end.last_finish_chunk
         if carrier is None or (finish is not None and carrier.event.index < finish.event.index):
             yield Violation(
-                "Usage was requested (stream_options.include_usage) but no chunk at or after the last finish carries it.",
+                expected_received(
+                    "Usage was requested (stream_options.include_usage) but no chunk at or after the last finish carries it.",
+                    expected="a usage object on a chunk at or after the last finish" + ("" if finish is None else f" (event #{finish.event.index})"),
+                    received="no usage object" if carrier is None else f"the last usage object at event #{carrier.event.index}",
+                ),
                 last.event,
                 path="$.usage",
             )
@@ -115,7 +124,11 @@ class OnlyLast(Fold):
                     break
                 found.add(
                     Violation(
-                        f"Event #{item.event.index} carries usage but is not the last chunk (the last is event #{last.event.index}).",
+                        expected_received(
+                            f"Event #{item.event.index} carries usage but is not the last chunk.",
+                            expected=f"usage only on the last chunk (event #{last.event.index})",
+                            received=named("usage", item.obj.get("usage")),
+                        ),
                         item.event,
                         path="$.usage",
                     )
@@ -126,11 +139,21 @@ class OnlyLast(Fold):
         finish = end.last_finish_chunk
         if finish is not None:
             for item in self.carriers[: min(self.before_finish, MAX_FINDINGS)]:
-                found.add(Violation(f"Usage arrives before the last finish (event #{finish.event.index}).", item.event, path="$.usage"))
+                text = expected_received(
+                    "Usage arrives before the last finish.",
+                    expected=f"usage at or after the last finish (event #{finish.event.index})",
+                    received=f"{named('usage', item.obj.get('usage'))} at event #{item.event.index}",
+                )
+                found.add(Violation(text, item.event, path="$.usage"))
             for _ in range(self.before_finish - found.count(0)):
                 found.tally()
         if self.count > 1:
-            found.add(Violation(f"{self.count} chunks carry usage; only one may.", self.carriers[1].event, path="$.usage"), 1)
+            text = expected_received(
+                "More than one chunk carries usage; only one may.",
+                expected="usage on one chunk",
+                received=f"usage on {self.count} chunks",
+            )
+            found.add(Violation(text, self.carriers[1].event, path="$.usage"), 1)
         return found
 
 
@@ -160,7 +183,12 @@ class Totals(Fold):
             if self.found.full():
                 self.found.tally()
                 return
-            self.found.add(Violation(f"The usage object does not match usage.json: {self.schema.first_error(usage)}", item.event, path="$.usage"))
+            text = expected_received(
+                "The usage object does not match usage.json.",
+                expected="a usage object that matches usage.json",
+                received=self.schema.first_error(usage) or named("usage", usage),
+            )
+            self.found.add(Violation(text, item.event, path="$.usage"))
             return
         p, c, t = usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]
         if p + c != t:
@@ -169,7 +197,11 @@ class Totals(Fold):
                 return
             self.found.add(
                 Violation(
-                    f"Usage does not add up.\nExpected: total_tokens={p + c} (prompt {p} + completion {c})\nReceived: total_tokens={t}",
+                    expected_received(
+                        "Usage does not add up.",
+                        expected=f"total_tokens={p + c} (prompt {p} + completion {c})",
+                        received=named("total_tokens", t),
+                    ),
                     item.event,
                     path="$.usage.total_tokens",
                 )
