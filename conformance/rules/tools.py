@@ -17,8 +17,9 @@ from ..findings import Violation
 from ..schemas import get_schema
 from ..stream import ToolCall, Visit, as_index
 from . import rule
-from ._util import is_int, show, user_schema_error
+from ._util import is_int, user_schema_error
 from .fold import ARGUMENTS, MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
+from .wording import expected_received, named, shown
 
 
 def _needs_request(end: End) -> str | None:
@@ -76,12 +77,18 @@ class Index(Fold):
     def visit(self, idx: int, v: Visit) -> None:
         for k, entry in enumerate(_entries(v)):
             if not isinstance(entry, dict):
-                self.found.add(Violation(f"A tool-call entry of choice {idx} is not an object: {show(entry)}", v.item.event, path=_path(v, k)), idx)
-            elif not is_int(entry.get("index")):
-                got = "no index" if "index" not in entry else f"index={show(entry['index'])}"
-                self.found.add(
-                    Violation(f"A tool-call entry of choice {idx} has {got}; it belongs to no call.", v.item.event, path=_path(v, k, ".index")), idx
+                text = expected_received(
+                    f"A tool-call entry of choice {idx} is not an object.", expected="an object with an integer index", received=shown(entry)
                 )
+                self.found.add(Violation(text, v.item.event, path=_path(v, k)), idx)
+            elif not is_int(entry.get("index")):
+                got = "no index" if "index" not in entry else named("index", entry["index"])
+                text = expected_received(
+                    f"A tool-call entry of choice {idx} has {'no index' if 'index' not in entry else 'an index that is not an integer'}; it belongs to no call.",
+                    expected="an integer index",
+                    received=got,
+                )
+                self.found.add(Violation(text, v.item.event, path=_path(v, k, ".index")), idx)
 
     def finish(self, end: End) -> Findings:
         return self.found
@@ -123,7 +130,7 @@ class IndexDense(Fold):
             if i != n:
                 self.found.add(
                     Violation(
-                        f"Choice {idx}'s tool calls are not numbered densely.\nExpected: index={n}\nReceived: index={i}",
+                        expected_received(f"Choice {idx}'s tool calls are not numbered densely.", expected=f"index={n}", received=f"index={i}"),
                         v.item.event,
                         path=_path(v, k, ".index"),
                     ),
@@ -183,7 +190,11 @@ class FirstFragment(Fold):
                     continue
                 self._found(
                     Violation(
-                        f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json: {self.shape.first_error(entry)}",
+                        expected_received(
+                            f"A fragment of tool call {i} (choice {idx}) does not match tool-call-delta.json.",
+                            expected="a fragment that matches tool-call-delta.json",
+                            received=self.shape.first_error(entry) or shown(entry),
+                        ),
                         v.item.event,
                         path=_path(v, k),
                     ),
@@ -202,7 +213,11 @@ class FirstFragment(Fold):
                 if missing:
                     self._found(
                         Violation(
-                            f"The first fragment of tool call {i} (choice {idx}) lacks {', '.join(missing)}: {show(entry)}",
+                            expected_received(
+                                f"The first fragment of tool call {i} (choice {idx}) lacks {', '.join(missing)}.",
+                                expected="id, type='function' and function.name",
+                                received=shown(entry),
+                            ),
                             v.item.event,
                             path=_path(v, k),
                         ),
@@ -213,7 +228,11 @@ class FirstFragment(Fold):
                 if not _blank(value) and value != first[i][name]:
                     self._found(
                         Violation(
-                            f"A later fragment of tool call {i} (choice {idx}) changes {name}.\nExpected: absent, empty or {first[i][name]!r}\nReceived: {name}={show(value)}",
+                            expected_received(
+                                f"A later fragment of tool call {i} (choice {idx}) changes {name}.",
+                                expected=f"absent, empty or {shown(first[i][name])}",
+                                received=named(name, value),
+                            ),
                             v.item.event,
                             path=_path(v, k),
                         ),
@@ -258,7 +277,11 @@ class ArgumentsJSON(Fold):
             _, problem = _parse_args(call.arguments)
             if problem:
                 yield Violation(
-                    f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) are {problem}: {show(call.arguments)}",
+                    expected_received(
+                        f"The arguments of tool call {call.index} (choice {idx}, {shown(call.name)}) are {problem}.",
+                        expected="one JSON object",
+                        received=named("arguments", call.arguments),
+                    ),
                     last.item.event,
                 )
 
@@ -283,9 +306,19 @@ class FinishReason(Fold):
             finisher = end.choices[idx].finish
             event = finisher.item.event if finisher is not None else end.error_finishes[idx].event
             if msg.tool_entries and fr not in CUT_SHORT:
-                yield Violation(f"Choice {idx} streamed tool calls but finishes with finish_reason={fr!r}.\nExpected: 'tool_calls'", event)
+                text = expected_received(
+                    f"Choice {idx} streamed tool calls but does not finish with tool_calls.",
+                    expected="finish_reason='tool_calls' (or a cut: length, content_filter, error)",
+                    received=named("finish_reason", fr),
+                )
+                yield Violation(text, event)
             elif not msg.tool_entries and fr == "tool_calls":
-                yield Violation(f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.", event)
+                text = expected_received(
+                    f"Choice {idx} finishes with 'tool_calls' but streamed no tool call.",
+                    expected="a finish_reason other than 'tool_calls'",
+                    received=named("finish_reason", fr),
+                )
+                yield Violation(text, event)
 
 
 def _declared_applies(end: End) -> str | None:
@@ -308,7 +341,11 @@ class Declared(Fold):
             if call.name is not None and call.name not in names:
                 listed = ", ".join(sorted(names)) or "none"
                 yield Violation(
-                    f"Tool call {call.index} (choice {idx}) calls {call.name!r}, which the request did not declare (declared: {listed}).",
+                    expected_received(
+                        f"Tool call {call.index} (choice {idx}) calls a function the request did not declare.",
+                        expected=f"one of the declared tools: {listed}",
+                        received=named("function.name", call.name),
+                    ),
                     first.item.event,
                 )
 
@@ -337,6 +374,10 @@ class ArgumentsSchema(Fold):
             error = user_schema_error(params, args)
             if error:
                 yield Violation(
-                    f"The arguments of tool call {call.index} (choice {idx}, {call.name!r}) break its parameters schema at {error}",
+                    expected_received(
+                        f"The arguments of tool call {call.index} (choice {idx}, {shown(call.name)}) break its parameters schema.",
+                        expected="arguments that validate against the declared parameters",
+                        received=f"{error}; {named('arguments', call.arguments)}",
+                    ),
                     last.item.event,
                 )
