@@ -14,6 +14,7 @@ from ..schemas import get_schema
 from ..stream import KIND_ERROR, DecodedEvent
 from . import rule
 from .fold import MAX_FINDINGS, PLAIN_KINDS, Context, End, Findings, Fold
+from .wording import expected_received, named, shown
 
 # A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
 UNKEPT = Violation("")
@@ -57,20 +58,30 @@ class PreStreamShape(Fold):
         ex = end.exchange
         if ex.is_stream:  # only a provoked failure gets here: the endpoint accepted it
             yield Violation(
-                f"The {ex.scenario} request was accepted.\nExpected: a non-2xx answer with a JSON error body, before any stream\n"
-                f"Received: status={ex.status}, content-type={ex.header('content-type')!r}"
+                expected_received(
+                    f"The {ex.scenario} request was accepted.",
+                    expected="a non-2xx answer with a JSON error body, before any stream",
+                    received={"status": ex.status, "content-type": ex.header("content-type")},
+                )
             )
             return
         body = end.read(0, end.size)
         excerpt = body[:200].decode("utf-8", "replace")
+        whole = "" if len(body) <= 200 else f" (the first 200 of {len(body):,} bytes)"
+        received = f"body={shown(excerpt)}{whole}"
         try:
             obj = orjson.loads(body)
         except orjson.JSONDecodeError:
-            yield Violation(f"The error body is not JSON: {excerpt!r}", offset=0)
+            yield Violation(expected_received("The error body is not JSON.", expected="a JSON error body", received=received), offset=0)
             return
         schema = get_schema(end.profile.error_schema)
         if not schema.is_valid(obj):
-            yield Violation(f"The error body does not match {schema.name}: {schema.first_error(obj)}\nReceived: {excerpt!r}", offset=0)
+            text = expected_received(
+                f"The error body does not match {schema.name}: {schema.first_error(obj)}",
+                expected=f"an error body that matches {schema.name}",
+                received=received,
+            )
+            yield Violation(text, offset=0)
 
 
 def _provoked(end: End) -> str | None:
@@ -97,7 +108,13 @@ class PreStreamStatus(Fold):
         expected = EXPECTED_STATUS[scenario or ""]
         status = end.exchange.status
         if status not in expected:
-            yield Violation(f"The {scenario} scenario was answered with the wrong status.\nExpected: {' or '.join(map(str, expected))}\nReceived: status={status}")
+            yield Violation(
+                expected_received(
+                    f"The {scenario} scenario was answered with the wrong status.",
+                    expected=f"status={' or '.join(map(str, expected))}",
+                    received=named("status", status),
+                )
+            )
 
 
 def _has_errors(end: End) -> str | None:
@@ -136,7 +153,10 @@ class MidStreamShape(Fold):
                 return
             detail = self.schema.first_error(item.obj) or "does not match"
             path, _, message = detail.partition(": ")
-            self.found.add(Violation(f"The error event does not match {self.schema.name}: {message}", item.event, path=path))
+            text = expected_received(
+                f"The error event does not match {self.schema.name}.", expected=f"an error event that matches {self.schema.name}", received=message
+            )
+            self.found.add(Violation(text, item.event, path=path))
 
     def finish(self, end: End) -> Findings:
         return self.found
@@ -173,8 +193,17 @@ class DoneAfter(Fold):
         if self.after is not None:
             nxt = self.after
             yield Violation(
-                f"Event #{nxt.event.index} follows the error event #{first.event.index}.\nExpected: [DONE] right after the error",
+                expected_received(
+                    f"Event #{nxt.event.index} follows the error event #{first.event.index}.",
+                    expected="[DONE] right after the error",
+                    received=named("data", nxt.event.data),
+                ),
                 nxt.event,
             )
         elif end.done is None and not end.profile.error_may_end_stream:
-            yield Violation(f"The error event #{first.event.index} is not followed by [DONE].", first.event)
+            text = expected_received(
+                f"The error event #{first.event.index} is not followed by [DONE].",
+                expected="[DONE] right after the error",
+                received="no [DONE]: the stream ends",
+            )
+            yield Violation(text, first.event)
