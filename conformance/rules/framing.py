@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from ..findings import Violation
 from ..stream import KIND_BAD, DecodedEvent
 from . import rule
-from ._util import show
 from .fold import PLAIN_KINDS, Context, End, Findings, Fold
+from .wording import expected_received, named, shown
 
 
 def _has_headers(end: End) -> str | None:
@@ -27,7 +27,7 @@ class ContentType(Fold):
         value = end.exchange.header("content-type")
         media = (value or "").split(";", 1)[0].strip().lower()
         if media != "text/event-stream":
-            yield Violation(f"Wrong media type.\nExpected: text/event-stream\nReceived: content-type={value!r}")
+            yield Violation(expected_received("Wrong media type.", expected="text/event-stream", received=named("content-type", value)))
 
 
 @rule(
@@ -45,8 +45,11 @@ class Utf8(Fold):
             return
         start, bad, reason = end.utf8_error
         yield Violation(
-            f"Invalid UTF-8 at byte {start}: {bad!r} ({reason}); decoded as U+FFFD by the standard, "
-            "a decode error in clients that decode strictly.",
+            expected_received(
+                f"Invalid UTF-8 at byte {start}: decoded as U+FFFD by the standard, a decode error in clients that decode strictly.",
+                expected="UTF-8",
+                received=f"{shown(bad)} ({reason})",
+            ),
             end.utf8_event,
             offset=start,
         )
@@ -68,7 +71,8 @@ class JsonPayload(Fold):
 
     def payload(self, item: DecodedEvent) -> None:
         if item.kind == KIND_BAD:
-            self.found.add(Violation(f"The payload is {item.problem}: {show(item.event.data)}", item.event))
+            text = expected_received(f"The payload is {item.problem}.", expected="one JSON object or [DONE]", received=named("data", item.event.data))
+            self.found.add(Violation(text, item.event))
 
     def finish(self, end: End) -> Findings:
         return self.found
@@ -94,17 +98,30 @@ class Done(Fold):
         tail = end.discarded
         if tail is not None and end.holds(tail.offset, tail.end, b"[DONE]"):
             yield Violation(
-                "The body ends with a [DONE] line but no blank line after it: the standard discards an "
-                "unterminated block, so no [DONE] event was dispatched.\nExpected: data: [DONE] followed by a blank line",
+                expected_received(
+                    "The body ends with a [DONE] line but no blank line after it: the standard discards an "
+                    "unterminated block, so no [DONE] event was dispatched.",
+                    expected="data: [DONE] followed by a blank line",
+                    received=f"an unterminated block at byte {tail.offset} holding [DONE], then the end of the body",
+                ),
                 offset=tail.offset,
             )
         elif end.last_event is None:
-            yield Violation("The body holds no event at all, and no [DONE].", offset=0 if end.size else None)
+            text = expected_received(
+                "The body holds no event at all, and no [DONE].",
+                expected="events, the last one data: [DONE]",
+                received=f"{end.size:,} bytes and no event",
+            )
+            yield Violation(text, offset=0 if end.size else None)
         else:
             last = end.last_event
             where = f" (and an unterminated block at byte {tail.offset})" if tail is not None else ""
             yield Violation(
-                f"The stream ends after event #{last.index} without a [DONE] event{where}: it looks truncated.",
+                expected_received(
+                    f"The stream ends after event #{last.index} without a [DONE] event{where}: it looks truncated.",
+                    expected="a last event data: [DONE]",
+                    received=f"last event #{last.index}: {named('data', last.data)}",
+                ),
                 last,
             )
 
@@ -120,4 +137,6 @@ class NothingAfterDone(Fold):
         first = end.first_after_done
         if first is not None:
             more = f" ({end.after_done} events in all)" if end.after_done > 1 else ""
-            yield Violation(f"An event follows [DONE]{more}: {show(first.data)}", first)
+            yield Violation(
+                expected_received(f"An event follows [DONE]{more}.", expected="nothing after [DONE]", received=named("data", first.data)), first
+            )
