@@ -11,6 +11,7 @@ from ..schemas import get_schema
 from ..stream import Visit, has_reasoning
 from . import rule
 from .fold import ARGUMENTS, MAX_FINDINGS, PLAIN_KINDS, REASONING, Context, End, Findings, Fold
+from .wording import expected_received
 
 # A violation past the cap: only counted (Findings keeps MAX_FINDINGS per key).
 UNKEPT = Violation("")
@@ -56,7 +57,15 @@ class BeforeContent(Fold):
         if at is not None:
             if has_reasoning(v.delta):
                 self.found.add(
-                    Violation(f"Choice {idx} streams reasoning after its content began at event #{at}.", v.item.event, path=f"$.choices[{v.pos}].delta"),
+                    Violation(
+                        expected_received(
+                            f"Choice {idx} streams reasoning after its content began at event #{at}.",
+                            expected="all reasoning before the first content",
+                            received=f"reasoning at event #{v.item.event.index}",
+                        ),
+                        v.item.event,
+                        path=f"$.choices[{v.pos}].delta",
+                    ),
                     idx,
                 )
                 self.reported.add(idx)
@@ -113,7 +122,11 @@ class Schema(Fold):
                 detail_err = self.schema.first_error(detail) or "does not match"
                 self.found.add(
                     Violation(
-                        f"A reasoning_details item of choice {idx} does not match reasoning-detail.json: {detail_err}",
+                        expected_received(
+                            f"A reasoning_details item of choice {idx} does not match reasoning-detail.json.",
+                            expected="an item that matches reasoning-detail.json",
+                            received=detail_err,
+                        ),
                         v.item.event,
                         path=f"$.choices[{v.pos}].delta.reasoning_details[{k}]",
                     ),
