@@ -18,8 +18,9 @@ from ..findings import Violation
 from ..partialjson import PartialJSON
 from ..stream import AssembledChoice, Visit
 from . import rule
-from ._util import show, user_schema_error
+from ._util import user_schema_error
 from .fold import Context, End, Fold
+from .wording import expected_received, named, shown
 
 # The spec exempts choices cut by length or content_filter, and refusals. Two more cases
 # carry no complete response, by design, and are exempt from the rules about the complete
@@ -99,7 +100,11 @@ class PartialJSONContent(Fold):
                 continue
             visit = self.culprit[idx]
             yield Violation(
-                f"Choice {idx}'s content stops being partial JSON at character {bad}: {show(msg.content[max(0, bad - 20): bad + 20])}",
+                expected_received(
+                    f"Choice {idx}'s content stops being partial JSON at character {bad}.",
+                    expected="content that stays the start of one JSON document",
+                    received=f"around character {bad}: {shown(msg.content[max(0, bad - 20) : bad + 20])}",
+                ),
                 visit.item.event,
                 path=f"$.choices[{visit.pos}].delta.content",
             )
@@ -120,7 +125,10 @@ class ValidJSON(Fold):
             try:
                 orjson.loads(msg.content)
             except orjson.JSONDecodeError as exc:
-                yield Violation(f"Choice {idx}'s content is not JSON ({exc}): {show(msg.content)}", end.choices[idx].last.item.event)
+                text = expected_received(
+                    f"Choice {idx}'s content is not JSON ({exc}).", expected="one JSON document", received=named("content", msg.content)
+                )
+                yield Violation(text, end.choices[idx].last.item.event)
 
 
 @rule(
@@ -142,4 +150,9 @@ class Schema(Fold):
                 continue  # structured.valid-json reports it
             error = user_schema_error(wanted, value)
             if error:
-                yield Violation(f"Choice {idx}'s content breaks the requested schema at {error}", end.choices[idx].last.item.event)
+                text = expected_received(
+                    f"Choice {idx}'s content breaks the requested schema.",
+                    expected="content that validates against the requested schema",
+                    received=f"{error}; {named('content', msg.content)}",
+                )
+                yield Violation(text, end.choices[idx].last.item.event)
