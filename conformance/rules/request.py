@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from ..findings import Violation
 from . import ANY, rule
 from .fold import End, Fold
+from .wording import expected_received
 
 
 def _on_scenario(name: str, reason: str) -> Callable[[End], str | None]:
@@ -21,7 +22,7 @@ def _refused(end: End, what: str) -> Iterator[Violation]:
     status = end.exchange.status
     if status is not None and not 200 <= status < 300:
         excerpt = end.read(0, 300).decode("utf-8", "replace")
-        yield Violation(f"{what} was refused.\nExpected: a 2xx stream\nReceived: status={status}, body={excerpt!r}")
+        yield Violation(expected_received(f"{what} was refused.", expected="a 2xx stream", received={"status": status, "body": excerpt}))
 
 
 @rule(
