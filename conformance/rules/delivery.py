@@ -20,6 +20,7 @@ from ..findings import Violation
 from ..sse import Event, SSEParser
 from . import rule
 from .fold import Context, End, Fold
+from .wording import expected_received
 
 # Below this many events a stream is too short to tell: a fast model sends a few events
 # within milliseconds, and they look the same buffered or not. The live scenarios ask for
@@ -189,9 +190,10 @@ class Incremental(Fold):
                 seen += run.count
             event = _with_data(end, cited) if cited is not None else _timed_event(end, start)
             yield Violation(
-                f"{count} of the {n} events arrived within {1000 * width:.1f} ms (from {start_time:.3f} s on; "
-                f"the first event at {first_time:.3f} s, the last at {last_time:.3f} s): the stream looks buffered, "
-                f"sent in one write.\nExpected: events spread over the time the answer takes to generate "
-                f"(a burst is faster than {1 / BURST_GAP:,.0f} events/s)",
+                expected_received(
+                    f"The stream looks buffered, sent in one write (the first event at {first_time:.3f} s, the last at {last_time:.3f} s).",
+                    expected=f"events spread over the time the answer takes to generate (a burst is faster than {1 / BURST_GAP:,.0f} events/s)",
+                    received=f"{count} of the {n} events within {1000 * width:.1f} ms (from {start_time:.3f} s on)",
+                ),
                 event,
             )
