@@ -11,6 +11,7 @@ from ..findings import Violation
 from ..stream import AssembledChoice
 from . import ANY, rule
 from .fold import End, Fold
+from .wording import expected_received
 
 PLAIN = "text"  # the live scenario every other one builds on
 
@@ -99,7 +100,11 @@ class Complete(Fold):
             yield Violation(refusal(ex) or "")
         for offset, length in end.oversized:
             yield Violation(
-                f"A line of {length:,} bytes exceeds the {end.max_line:,}-byte line limit; it was skipped unjudged.",
+                expected_received(
+                    f"A line exceeds the {end.max_line:,}-byte line limit; it was skipped unjudged.",
+                    expected=f"lines of at most {end.max_line:,} bytes",
+                    received=f"a line of {length:,} bytes",
+                ),
                 offset=offset,
             )
 
