@@ -16,6 +16,7 @@ from ..stream import DONE, KIND_CHUNK, DecodedEvent, Visit, has_reasoning
 from . import rule
 from ._util import is_int, show
 from .fold import MAX_FINDINGS, PLAIN_KINDS, REASONING, Context, End, Findings, Fold
+from .wording import expected_received, named
 
 _DATALESS = {"event", "id", "retry"}
 
@@ -89,7 +90,12 @@ class NoDatalessBlocks(Fold):
         found = Findings()
         for b, what in kept:
             raw = end.read(b.offset, min(80, b.end + 2 - b.offset))
-            found.add(Violation(f"{what}: {raw!r}", offset=b.offset))
+            text = expected_received(
+                f"{what[0].upper()}{what[1:]}.",
+                expected="a data line in every block with event/id/retry, and no empty block after an id: line",
+                received=named("bytes", raw),
+            )
+            found.add(Violation(text, offset=b.offset))
         found.dropped += more
         if more:
             found.dropped_severities.add(None)
@@ -162,7 +168,11 @@ class NoBom(Fold):
             return
         ev0 = end.first_event
         first = ev0 if ev0 is not None and _first_line_is_data(end) and ev0.offset == 3 else None
-        message = "The body starts with a UTF-8 BOM (EF BB BF): the OpenAI Python SDK and httpx-sse drop the first event."
+        message = expected_received(
+            "The body starts with a UTF-8 BOM (EF BB BF): the OpenAI Python SDK and httpx-sse drop the first event.",
+            expected="a body that starts with its first line, no BOM",
+            received=f"{named('bytes', end.read(0, 40))} at the start of the body",
+        )
         if first is None:
             reason = "warning: the BOM spoils a line that carries no event data (a comment or another field)"
             yield Violation(message, offset=0, severity=WARNING, reason=reason)
@@ -197,7 +207,11 @@ class NoTrailingCr(Fold):
         size = end.size
         if not size or end.read(size - 1, 1) != b"\r":
             return
-        message = "The body ends with a lone CR: eventsource-parser waits for an LF and never dispatches the last event."
+        message = expected_received(
+            "The body ends with a lone CR: eventsource-parser waits for an LF and never dispatches the last event.",
+            expected="a last line ending in LF or CRLF",
+            received=named("bytes", end.read(max(0, size - 40), min(size, 40))) + " at the end of the body",
+        )
         ev = end.last_event
         # the event whose dispatching blank line is the final CR is the one the client never sees
         last = ev if ev is not None and ev.end == size - 1 else None
@@ -247,7 +261,7 @@ class ListDeltaIndex(Fold):
                 if state[1] is None:
                     for k, entry in enumerate(value):
                         if not (isinstance(entry, dict) and is_int(entry.get("index"))):
-                            got = "is not an object" if not isinstance(entry, dict) else "has no integer index" if "index" not in entry else f"has index={show(entry['index'])}"
+                            got = "is not an object" if not isinstance(entry, dict) else "has no integer index" if "index" not in entry else f"has {named('index', entry['index'])}"
                             state[1] = (v.item.event, f"$.choices[{v.pos}].delta.{key}[{k}]", got)
                             break
 
@@ -260,8 +274,12 @@ class ListDeltaIndex(Fold):
                     continue
                 event, path, got = bad
                 yield Violation(
-                    f"delta.{key} of choice {idx} appears in {appearances} deltas, and an entry {got}: the OpenAI Python SDK's "
-                    f"stream() helper raises when it merges the lists.\nExpected: an integer index on every {key} entry",
+                    expected_received(
+                        f"delta.{key} of choice {idx} appears in {appearances} deltas: the OpenAI Python SDK's "
+                        "stream() helper raises when it merges the lists.",
+                        expected=f"an integer index on every {key} entry",
+                        received=f"an entry that {got}",
+                    ),
                     event,
                     path=path,
                 )
@@ -297,8 +315,11 @@ class NoChoiceMessage(Fold):
         for idx, (first, count) in sorted(self.carrying.items()):
             more = f" (and {count - 1} later chunk(s))" if count > 1 else ""
             yield Violation(
-                f"Choice {idx} carries a message object{more}: {show(first.choice['message'], 60)}\n"
-                "Expected: deltas only; message belongs to non-streaming answers",
+                expected_received(
+                    f"Choice {idx} carries a message object{more}.",
+                    expected="deltas only; message belongs to non-streaming answers",
+                    received=named("message", first.choice["message"]),
+                ),
                 first.item.event,
                 path=f"$.choices[{first.pos}].message",
             )
@@ -344,8 +365,11 @@ class UsageLast(Fold):
         last, nxt = self.last, self.next
         if last is not None and nxt is not None:
             yield Violation(
-                f"{self.after} chunk(s) follow the last chunk that carries usage (event #{last.event.index}), from event #{nxt.event.index} on: "
-                "the OpenAI SDKs' stream() helpers end with no usage.\nExpected: the usage chunk is the last chunk",
+                expected_received(
+                    f"Chunks follow the last chunk that carries usage (event #{last.event.index}): the OpenAI SDKs' stream() helpers end with no usage.",
+                    expected="the usage chunk is the last chunk",
+                    received=f"{self.after} chunk(s) after it, from event #{nxt.event.index} on",
+                ),
                 nxt.event,
             )
 
@@ -371,7 +395,10 @@ class FinishReasonKey(Fold):
     def visit(self, idx: int, v: Visit) -> None:
         if "finish_reason" not in v.choice:
             self.want_plain(True)  # the template may be this chunk: plain chunks would lack it too
-            self.found.add(Violation(f"A choice {idx} object has no finish_reason key.", v.item.event, path=f"$.choices[{v.pos}]"), idx)
+            text = expected_received(
+                f"A choice {idx} object has no finish_reason key.", expected="a finish_reason key (null until the finish)", received=named("keys", sorted(v.choice))
+            )
+            self.found.add(Violation(text, v.item.event, path=f"$.choices[{v.pos}]"), idx)
 
     def finish(self, end: End) -> Findings:
         return self.found
