@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, strategies as st
 
+from conformance import judge, load
+from conformance.exchange import Exchange
+from conformance.rules import get_rule
 from conformance.rules.wording import LIMIT, LINE_LIMIT, expected_received, named, one_line, shown
 
 json_values = st.recursive(
@@ -86,3 +90,69 @@ def test_a_long_line_is_cut_with_the_cut_stated() -> None:
     assert escaped.startswith("\\n\\n") and escaped.endswith(f"[cut: {(LINE_LIMIT - 3) // 2} of {LINE_LIMIT} characters shown]")
     with pytest.raises(ValueError):
         shown("x", 3)
+
+
+# The rule modules whose messages go through expected_received (issue 13). clients.py is not
+# one: it lays out a client's reading against the spec's its own way (one Expected/Received
+# pair per differing field, indented), and fold.py/wording.py/_util.py hold no rules.
+CONVERTED = {
+    f"conformance.rules.{name}"
+    for name in (
+        "capture", "chunks", "compat", "delivery", "error_events", "framing",
+        "reasoning", "request", "structured", "tools", "usage",
+    )
+}  # fmt: skip
+
+# Findings that compare nothing with what the spec wants, so a plain sentence stays:
+NON_COMPARISON = {
+    # the request got no answer, was cut, or was redirected: a report of what happened, with
+    # no place in the body (a line over the limit, at its offset, is a comparison and checked)
+    "capture.complete",
+    # the plain request was refused or rate limited: the refusal's text and its likely cause
+    "run.endpoint-usable",
+    # a scenario's feature was not exercised: advice to skip the scenario, not a spec rule
+    "scenario.exercised",
+}
+
+VIOLATION_FIXTURES = sorted((Path(__file__).parent.parent / "fixtures" / "violations").rglob("*.sse"))
+
+
+def _is_comparison(rule_id: str, offset: int | None) -> bool:
+    return rule_id not in NON_COMPARISON or (rule_id == "capture.complete" and offset is not None)
+
+
+def test_every_comparison_finding_on_the_violation_corpus_says_expected_and_received() -> None:
+    """Judge every violation fixture: each finding of a converted rule shows both sides in the
+    one shape (summary, Expected:, Received:), unless the rule is listed as no comparison."""
+    assert VIOLATION_FIXTURES
+    checked: set[str] = set()
+    exempt: set[str] = set()
+    wrong: list[str] = []
+    for path in VIOLATION_FIXTURES:
+        for result in judge(load(path)).results:
+            if get_rule(result.rule).check.__module__ not in CONVERTED:
+                continue
+            for finding in result.findings:
+                if not _is_comparison(finding.rule, finding.offset):
+                    exempt.add(finding.rule)
+                    continue
+                checked.add(finding.rule)
+                lines = finding.message.split("\n")
+                if not (len(lines) >= 3 and lines[1].startswith("Expected: ") and lines[2].startswith("Received: ")):
+                    wrong.append(f"{path.parent.name}/{path.name}: {finding.rule}: {finding.message!r}")
+    assert not wrong, "\n".join(wrong)
+    # the list of exemptions is not stale, and the check saw the rules it is about
+    assert exempt == NON_COMPARISON
+    assert len(checked) >= 35, sorted(checked)
+
+
+def test_a_converted_message_carries_no_raw_endpoint_line_break() -> None:
+    """A value from the endpoint with a newline stays on its Received: line (the helper escapes it)."""
+    chunk = b'{"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+    chunk += b'"choices":[{"index":0,"delta":{"role":"user\\nExpected: forged"},"finish_reason":null}]}'
+    body = b"data: " + chunk + b"\n\ndata: [DONE]\n\n"
+    res = judge(Exchange(body)).result("chunk.role-first")
+    assert res is not None and res.findings
+    lines = res.findings[0].message.split("\n")
+    assert len(lines) == 3 and lines[1] == "Expected: role='assistant'" and lines[2].startswith("Received: role=")
+    assert "\\n" in lines[2]
