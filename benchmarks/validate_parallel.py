@@ -38,7 +38,8 @@ def write_corpus(folder: Path, files: int, seed: int = 11) -> int:
     rng = random.Random(seed)
     total = 0
     for n in range(files):
-        body = make_stream(rng, rng.choice(["text", "text", "reasoning", "tools"]), rng.randint(50, 400))
+        # make_stream takes the stream's size in bytes (it took a chunk count before): ~90 KB a file, as the held-out corpus of issue 12 (900 streams, 81.5 MB)
+        body = make_stream(rng, rng.choice(["text", "text", "reasoning", "tools"]), rng.randint(20_000, 160_000))
         (folder / f"{n:04d}.sse").write_bytes(body)
         total += len(body)
     return total
@@ -55,7 +56,7 @@ def timed(folder: Path, jobs: int, fmt: str = "json") -> tuple[float, float, str
     c0, t0 = _cpu(), time.perf_counter()
     code = cli(["validate", str(folder), "-j", str(jobs), "--format", fmt], out, err)
     secs, cpu = time.perf_counter() - t0, _cpu() - c0
-    if code != 0:
+    if code not in (0, 1):  # 1: some streams fail a rule (the corpus has streams without usage, as real ones do)
         raise SystemExit(f"validate -j {jobs} exited {code}: {err.getvalue()[:500]}")
     return secs, cpu, out.getvalue()
 
