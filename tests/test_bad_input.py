@@ -50,7 +50,7 @@ def test_a_20_mb_line_is_a_finding_and_the_rest_is_judged(tmp_path: Path) -> Non
     verdict = judge(load(path))
     result = verdict.result("capture.complete")
     assert result is not None and result.status == FAIL
-    assert "20,000,006 bytes exceeds" in result.findings[0].message
+    assert "\nReceived: a line of 20,000,006 bytes" in result.findings[0].message
     assert verdict.message[0].content == "after"  # the stream after the long line was judged
 
 

@@ -174,7 +174,7 @@ def test_run_prints_a_summary_and_no_pytest_internals(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["live/text", "FAIL"] for line in lines)
     for name in ("reasoning", "length", "bad-key"):
         assert any(line.split()[0] == f"live/{name}" and line.endswith("skipped: skipped on the command line") for line in lines if line.strip()), name
-    assert "  chunk.role-only-first (live/stream-options, live/text): A later delta of choice 0 repeats role='assistant'; only the first delta carries it." in lines
+    assert "  chunk.role-only-first (live/stream-options, live/text): A later delta of choice 0 repeats the role; only the first delta carries it." in lines
     assert lines[-1] == "reports: reports/report.html, reports/compliance.json, reports/junit.xml"
     assert stale.read_text() != "stale"
     doc = json.loads((tmp_path / "reports" / "compliance.json").read_text())
