@@ -61,6 +61,28 @@ def timed(folder: Path, jobs: int, fmt: str = "json") -> tuple[float, float, str
     return secs, cpu, out.getvalue()
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def machine_ceiling(jobs: int) -> float:
+    """What the machine itself gives right now: the same pure-CPU work in 1 and in ``jobs``
+    processes. On a shared machine this, not ``jobs``, is the speedup validate can reach;
+    printed beside it so that a low figure says whose it is."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    walls = []
+    for n in (1, jobs):
+        t0 = time.perf_counter()
+        with ProcessPoolExecutor(n) as pool:
+            list(pool.map(_burn, [2_000_000] * (4 * jobs)))
+        walls.append(time.perf_counter() - t0)
+    return walls[0] / walls[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=900)
@@ -97,6 +119,9 @@ def main() -> None:
               f"each round: {', '.join(f'{r:.2f}x' for r in rounds)}")
         print(f"CPU -j 1 / CPU -j {args.jobs} = {efficiency:.2f}: below 1.0 is the pool's overhead; on {args.jobs} idle cores expect about {args.jobs * min(efficiency, 1.0):.2f}x")
         print(f"load average after: {os.getloadavg()[0]:.2f} (other processes compete for the same cores)")
+        ceiling = machine_ceiling(args.jobs)
+        print(f"the machine's own speedup for pure CPU work in {args.jobs} processes, right after: {ceiling:.2f}x"
+              f" -> validate reaches {speedup / ceiling:.0%} of what the machine gave")
 
 
 if __name__ == "__main__":
