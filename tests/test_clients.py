@@ -269,3 +269,13 @@ def test_the_snapshot_reading_takes_any_json_where_an_object_belongs() -> None:
             {"id": None, "name": None, "arguments": ""}, {"id": None, "name": None, "arguments": ""}, {"id": "call_1", "name": "get", "arguments": ""}]},
     ]}
     assert _snapshot_reading([1, 2], "ok")["choices"] == []  # not even an object at the top
+
+
+def test_an_error_text_names_no_memory_address() -> None:
+    """A reading is the same on every run: an exception naming an object by its address
+    (openai-python's stream() raises such a KeyError on a hostile chunk) is shown without it."""
+    from conformance.clients.app import error_text
+
+    one, two = object(), object()
+    texts = {error_text(KeyError(repr(obj.__init__))) for obj in (one, two)}
+    assert len(texts) == 1 and "0x" not in texts.pop()

@@ -15,6 +15,7 @@ mid-stream error as the client surfaced it (the designed path: the SDKs raise an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = ["App", "counts", "error_text", "reading", "skipped"]
@@ -28,8 +29,14 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+# An SDK's exception text may name an object by its address ("<built-in method index of str
+# object at 0x7f...>"): the address differs from run to run, and a reading must not, or two
+# reports of the same recording would differ.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
 def error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:ERROR_CHARS]}"
+    return f"{type(exc).__name__}: {_ADDRESS.sub('', str(exc))[:ERROR_CHARS]}"
 
 
 def counts(usage: Any) -> dict[str, Any] | None:

@@ -144,17 +144,23 @@ async function openaiNode(req) {
 }
 
 // ChatCompletionStream: the accumulator users get from chat.completions.stream().
+// The snapshot is the SDK's unvalidated accumulation of what the endpoint sent: any field may
+// hold any JSON, so a list that is not an array reads as empty and a message that is not an
+// object as an empty one (as the Python reading does), never an exception of ours.
+const list = (v) => (Array.isArray(v) ? v : []);
+const object = (v) => (v !== null && typeof v === "object" && !Array.isArray(v) ? v : {});
+
 function snapshotReading(snapshot, status, error, apiError) {
   const choices = [];
-  for (const ch of snapshot?.choices ?? []) {
-    if (!ch) continue;
-    const m = ch.message ?? {};
+  for (const ch of list(snapshot?.choices)) {
+    if (!ch || typeof ch !== "object") continue;
+    const m = object(ch.message);
     choices.push({
       index: ch.index,
       content: str(m.content),
       reasoning: str(m.reasoning_content) || str(m.reasoning),
       reasoning_details: detailsText(m.reasoning_details),
-      tool_calls: (m.tool_calls ?? []).filter(Boolean).map((t) => ({ id: t.id ?? null, name: t.function?.name ?? null, arguments: str(t.function?.arguments) })),
+      tool_calls: list(m.tool_calls).filter(Boolean).map((t) => ({ id: t.id ?? null, name: t.function?.name ?? null, arguments: str(t.function?.arguments) })),
       finish_reason: ch.finish_reason ?? (apiError ? "error" : null),
     });
   }
