@@ -25,6 +25,7 @@ from conformance.live.scenarios import SCENARIOS
 from conformance.live.variants import default_budget, explore, first_batch, generate
 from conformance.plugin import DEFAULT_VARIANTS
 
+from .asgi import read_body, replaying
 from .test_variants import quoted, refusing
 
 reference = pytest.importorskip("conformance.reference")
@@ -43,24 +44,10 @@ class Watched:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
         arrived = time.perf_counter()
         self.arrived.append((arrived, json.loads(body or b"{}")))
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        replay = replaying(body, receive)
         self.open += 1
         self.most = max(self.most, self.open)
         try:
@@ -77,12 +64,7 @@ def paced(slow: float, fast: float, events: int = 10, slow_when: str = "slow") -
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         pause = slow if slow_when in body.decode() else fast
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
         for n in range(events):

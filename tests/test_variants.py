@@ -19,6 +19,8 @@ from conformance.live.config import Settings, load_settings
 from conformance.live.variants import curl_command, explore, json_schemas, requests, summary
 from conformance.schemas import get_schema
 
+from .asgi import read_body, replaying
+
 reference = pytest.importorskip("conformance.reference")
 CFG = load_settings({"endpoint": "http://127.0.0.1:1/v1"}, env={})
 
@@ -153,22 +155,7 @@ def refusing(inner: Any, refuse: Any) -> Any:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await inner(scope, receive, send)
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
+        body = await read_body(receive)
         try:
             texts = [m.get("content") or "" for m in json.loads(body or b"{}").get("messages", [])]
         except (ValueError, AttributeError):
@@ -177,7 +164,7 @@ def refusing(inner: Any, refuse: Any) -> Any:
             await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]})
             await send({"type": "http.response.body", "body": b'{"error": {"code": "internal", "message": "unescaped quote"}}'})
             return
-        await inner(scope, replay, send)
+        await inner(scope, replaying(body, receive), send)
 
     return app
 
