@@ -41,13 +41,11 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,23 +101,11 @@ def pytest_unconfigure(config: Any) -> None:
 # the benchmark's side
 
 
-@contextlib.contextmanager
-def served(delay: float) -> Iterator[str]:
+def served(delay: float) -> contextlib.AbstractContextManager[str]:
     """The reference endpoint in its own process at this pace; its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--delay", str(delay), "--api-key", SERVED_KEY]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=ROOT)
-    try:
-        for _ in range(400):  # until it accepts
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                break
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    from live_overhead import server_process
+
+    return server_process(delay, SERVED_KEY)
 
 
 SERVED_KEY = "sk-benchmark"

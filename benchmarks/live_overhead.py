@@ -36,14 +36,18 @@ from conformance.live import Limits, capture  # noqa: E402
 
 
 @contextlib.contextmanager
-def server_process() -> Iterator[str]:
+def server_process(delay: float = 0.0, api_key: str | None = None) -> Iterator[str]:
+    """The reference endpoint in its own process (`serve`) at this pace; its base URL.
+    benchmarks/live_concurrency.py serves through it too."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--delay", "0"]
+    cmd = [sys.executable, "-m", "conformance.cli", "serve", "--port", str(port), "--delay", str(delay)]
+    if api_key is not None:
+        cmd += ["--api-key", api_key]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
     try:
-        for _ in range(200):  # wait until it accepts
+        for _ in range(400):  # wait until it accepts (20 s: a loaded machine starts it slowly)
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.1):
                 break
             time.sleep(0.05)
