@@ -32,6 +32,7 @@ from .stream import (
     KIND_BAD,
     KIND_CHUNK,
     KIND_ERROR,
+    AssembledChoice,
     ChoiceAssembly,
     DecodedEvent,
     Pieces,
@@ -42,7 +43,7 @@ from .stream import (
 )
 from .timing import Delivery
 
-__all__ = ["BLOCK", "Pass"]
+__all__ = ["BLOCK", "Pass", "assembled"]
 
 BLOCK = 1024 * 1024  # bytes read from a file at a time
 _TRIES = 8  # chunks tried as the template of plain chunks before the pass stops looking
@@ -793,3 +794,9 @@ def _set_reasoning(delta: dict[str, Any], text: str) -> None:
 
 def _set_arguments(delta: dict[str, Any], text: str) -> None:
     delta["tool_calls"][0]["function"]["arguments"] = text
+
+
+def assembled(exchange: Exchange, profile: Profile) -> dict[int, AssembledChoice]:
+    """What a client ends up with, per choice: one pass with no rule, the same reading the
+    judge gives (the report of a redacted copy, the tool names client replay declares)."""
+    return Pass(exchange, profile, []).run().message

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from .engine import assembled
 from .errors import RecordingError
 from .exchange import Exchange
 from .findings import FAIL, NA, WARN, RuleResult, Verdict
@@ -32,7 +33,6 @@ from .recordings import holds_interactions, load, read
 from .redact import Scrubber, scrub
 from .report import exchange_payload, failed_payload, result_payload, skipped_payload
 from .rules import Rule, all_rules
-from .stream import decode
 
 
 def location(finding: Any, sc: Scrubber | None = None) -> str:
@@ -306,7 +306,7 @@ class LiveScenario(Judged, pytest.Collector):
 def _message_of(written: Exchange, profile: str | None) -> dict[int, Any]:
     """What a client ends up with, assembled from the redacted copy (for the reports)."""
     try:
-        return decode(written, get_profile(profile)).message
+        return assembled(written, get_profile(profile))
     except Exception:
         return {}
 

@@ -236,9 +236,12 @@ _new = tuple.__new__
 
 
 def decode(exchange: Exchange, profile: Profile, parser: SSEParser | None = None) -> Stream:
-    """Parse (unless a live capture already did) and classify every event.
+    """Parse (unless a live capture already did) and classify every event, keeping them all.
 
-    The hot loop of ``validate``: payloads are decoded in one C-level ``map`` (a payload
+    Not what judges (``engine.Pass`` reads a body once and keeps no list): this is the
+    whole-stream reading the engine's tests compare the pass against (tests/test_engine.py,
+    tests/test_stream.py), kept apart on purpose so that a slip in either shows as a
+    difference. Payloads are decoded in one C-level ``map`` (a payload
     orjson refuses sends the whole stream through the per-payload path), and the tuples are
     built with ``tuple.__new__``, several times cheaper than a NamedTuple's own constructor.
     """

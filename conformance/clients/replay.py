@@ -10,9 +10,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ..engine import assembled
 from ..exchange import Exchange
 from ..profiles import get_profile
-from ..stream import decode
 from .app import Reading, skipped
 from .names import NODE_CLIENTS, PYTHON_CLIENTS
 from .node import NodeProcess, node_versions
@@ -48,8 +48,8 @@ def _tools(exchange: Exchange, called: Sequence[str]) -> list[str]:
 def _called(exchange: Exchange) -> list[str]:
     """Names of the functions the stream calls, by the spec's reading."""
     try:
-        stream = decode(exchange, get_profile(exchange.profile))
-        return [t.name for m in stream.message.values() for t in m.tool_calls if t.name]
+        message = assembled(exchange, get_profile(exchange.profile))
+        return [t.name for m in message.values() for t in m.tool_calls if t.name]
     except Exception:  # a stream the suite cannot read declares nothing; the rules report it
         return []
 
